@@ -11,3 +11,9 @@
 
 /// GigE Vision wire formats: GVCP, GVSP and the bootstrap register map.
 pub mod wire;
+
+/// GenICam: fetching a device's XML and reading and writing its features by name.
+pub mod genicam;
+
+/// The GVCP client: one camera's control channel, discovery and privilege.
+pub mod device;
