@@ -1,5 +1,36 @@
-//! GigE Vision wire formats as typed views over byte buffers.
+//! GigE Vision wire formats as typed views over byte buffers (sans-IO).
 //!
-//! Nothing here does I/O or allocates on the GVSP path. Every parser checks the
-//! length once and then never panics, whatever the bytes.
+//! Invariants:
+//! - nothing here does I/O; the GVSP path never allocates (views borrow the
+//!   datagram), the GVCP control path may (register lists are `Vec`s);
+//! - every parser checks the length once and then never panics, whatever the
+//!   bytes; a short buffer is `WireError::Truncated`, never a zero value;
+//! - `emit` writes exactly `buffer_len()` bytes and zeroes reserved fields.
+//!
+//! # Public API
+//!
+//! Shared: [`WireError`] (small, `Copy`, `Display` says what to do) and
+//! [`Status`] (named GigE Vision status codes, `Other(u16)` for the rest).
+//!
+//! GVCP ([`gvcp`]), whole datagrams:
+//! - `gvcp::CommandRepr::parse(&[u8]) -> Result<(CommandHeader, CommandRepr), WireError>`
+//! - `gvcp::CommandRepr::emit(&self, req_id: u16, flags: u8, buf: &mut [u8]) -> Result<usize, WireError>`
+//! - `gvcp::AckRepr::parse(&[u8]) -> Result<(AckHeader, AckRepr), WireError>`
+//! - `gvcp::AckRepr::emit(&self, status: Status, ack_id: u16, buf: &mut [u8]) -> Result<usize, WireError>`
+//! - `buffer_len()` on both gives the datagram size; `gvcp::CommandPacket` and
+//!   `gvcp::AckPacket` are the header views; `gvcp::flags`, `gvcp::code`,
+//!   `gvcp::GVCP_PORT`, `gvcp::MAX_PAYLOAD` the constants.
+//!
+//! A rejected command comes back as `AckRepr::Empty { answer }` (or the normal
+//! variant) with the error in `AckHeader::status`, never as a `WireError`.
+
 #![deny(unsafe_code)]
+
+mod error;
+mod field;
+mod status;
+
+pub mod gvcp;
+
+pub use error::WireError;
+pub use status::Status;
