@@ -1,0 +1,131 @@
+//! `gvcap` commands: discover, features, get, set, exec, xml.
+//!
+//! A camera (`CAM`) is named by its IP address, its serial number or its
+//! user-defined name; names are resolved by a discovery broadcast on the
+//! interfaces the host has (or the one `--interface` names).
+
+mod camera_ref;
+mod commands;
+mod output;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+pub use commands::run;
+
+/// Find GigE Vision cameras and read and write their features.
+#[derive(Debug, Parser)]
+#[command(name = "gvcap", version, about)]
+pub struct Cli {
+    /// More log output on stderr (-v info, -vv debug).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options for reaching a camera.
+#[derive(Debug, Clone, Args)]
+pub struct Connection {
+    /// Interface to search when CAM is a serial number or user name (default: all).
+    #[arg(long, short = 'i')]
+    pub interface: Option<String>,
+    /// How long to wait for each GVCP answer, in milliseconds.
+    #[arg(long, default_value_t = 500)]
+    pub timeout_ms: u64,
+    /// How often to resend an unanswered GVCP command.
+    #[arg(long, default_value_t = 2)]
+    pub retries: u32,
+}
+
+impl Connection {
+    pub(crate) fn client_config(&self) -> gvcap::device::ClientConfig {
+        gvcap::device::ClientConfig {
+            timeout: Duration::from_millis(self.timeout_ms),
+            retries: self.retries,
+            heartbeat_timeout: None,
+        }
+    }
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the cameras that answer a discovery broadcast.
+    Discover {
+        /// Broadcast on this interface only (default: every IPv4 interface).
+        #[arg(long, short = 'i')]
+        interface: Option<String>,
+        /// How long to collect answers, in milliseconds.
+        #[arg(long, default_value_t = 1000)]
+        timeout_ms: u64,
+        /// Print a JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List a camera's features, or those of a GenICam XML file (offline).
+    Features {
+        /// The camera (IP address, serial number or user name).
+        #[arg(required_unless_present = "xml", conflicts_with = "xml")]
+        cam: Option<String>,
+        /// Read the features from this XML file instead of a camera.
+        #[arg(long)]
+        xml: Option<PathBuf>,
+        /// Also list Expert, Guru and invisible features.
+        #[arg(long)]
+        all: bool,
+        /// Print a JSON array.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        connection: Connection,
+    },
+    /// Read features.
+    Get {
+        /// The camera (IP address, serial number or user name).
+        cam: String,
+        /// Feature names.
+        #[arg(required = true)]
+        features: Vec<String>,
+        /// Print a JSON object feature → value.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        connection: Connection,
+    },
+    /// Write features, in the order given (FEATURE=VALUE ...).
+    Set {
+        /// The camera (IP address, serial number or user name).
+        cam: String,
+        /// Assignments FEATURE=VALUE.
+        #[arg(required = true)]
+        assignments: Vec<String>,
+        /// Print the values read back as a JSON object.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        connection: Connection,
+    },
+    /// Execute a command feature (e.g. AcquisitionStart).
+    Exec {
+        /// The camera (IP address, serial number or user name).
+        cam: String,
+        /// The command feature.
+        command: String,
+        #[command(flatten)]
+        connection: Connection,
+    },
+    /// Print the camera's GenICam XML (or write it to a file).
+    Xml {
+        /// The camera (IP address, serial number or user name).
+        cam: String,
+        /// Write the XML here instead of standard output.
+        #[arg(long, short = 'o')]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        connection: Connection,
+    },
+}
