@@ -8,6 +8,11 @@
 #   rig.sh status [--prefix P] [--json]
 #   rig.sh check  [--prefix P] [--timeout S]   broadcast discovery from the host namespace
 #   rig.sh exec   [--prefix P] [--in host|sw|camI] -- CMD...
+#   rig.sh reap   tear down every rig whose owner process is gone
+#
+# RIG_OWNER="PID STARTTIME" at `up` records which process owns the rig (the
+# Rust test harness sets it), so that `reap` can clean up after an owner that
+# was killed before it could run `down`.
 #
 # Every name the rig creates starts with the prefix (option --prefix, else
 # $RIG_PREFIX, else "gvr"), so several rigs can live side by side:
@@ -357,6 +362,7 @@ do_up() {
     mkdir -p "$STATE"
     : >"$STATE/netns"
     : >"$STATE/pids"
+    [[ -z ${RIG_OWNER:-} ]] || echo "$RIG_OWNER" >"$STATE/owner"
     # From here on, any failure or interruption tears down what exists so far.
     trap up_failed EXIT
     trap 'exit 130' INT TERM HUP
@@ -496,5 +502,15 @@ case $cmd in
         esac
         ns_exists "$ns" || die "namespace $ns does not exist (is rig $PREFIX up?)"
         exec ip netns exec "$ns" "${EXEC_ARGS[@]}" ;;
-    *) die "unknown command '$cmd' (up, down, status, check, exec)" ;;
+    reap)
+        need_root
+        for owner in "$STATE_ROOT"/*/owner; do
+            [[ -f $owner ]] || continue
+            read -r pid start <"$owner" || continue
+            [[ $(proc_start_time "$pid" || true) == "$start" ]] && continue
+            p=$(basename "$(dirname "$owner")")
+            say "reaping rig $p (owner pid $pid is gone)"
+            "${BASH_SOURCE[0]}" down --prefix "$p" || true
+        done ;;
+    *) die "unknown command '$cmd' (up, down, status, check, exec, reap)" ;;
 esac
