@@ -4,7 +4,7 @@
 # Idempotent and quiet: it checks first and prints one line for each thing it
 # actually changes. Safe to run before every test run.
 #   - Debian packages for the BPF build (clang, llvm, libelf, zlib, make,
-#     pkg-config), the rig (iproute2, ethtool, iputils-ping, python3), the
+#     pkg-config), the rig (iproute2, ethtool, iputils-ping, procps, python3), the
 #     reference peers (Aravis tools, linuxptp, tshark) and benches (fio, zstd);
 #     `apt-get update` runs only when something is missing;
 #   - 2 MiB hugepages for the frame ring and UMEM (raised, never lowered);
@@ -32,7 +32,7 @@ as_root() { "${SUDO[@]}" "$@"; }
 PACKAGES=(
     clang:clang llvm:llvm-strip libelf-dev: zlib1g-dev: pkg-config:pkg-config make:make
     linuxptp:ptp4l aravis-tools:arv-fake-gv-camera-0.8 aravis-tools-cli:arv-tool-0.8
-    tshark:tshark fio:fio iproute2:ip ethtool:ethtool iputils-ping:ping python3:python3 zstd:zstd
+    tshark:tshark fio:fio iproute2:ip ethtool:ethtool iputils-ping:ping procps:sysctl python3:python3 zstd:zstd
 )
 
 installed() {
