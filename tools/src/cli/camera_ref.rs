@@ -16,7 +16,17 @@ const LOOKUP_WINDOW: Duration = Duration::from_millis(700);
 /// An address is asked for its identity with a unicast DISCOVERY, so a camera
 /// that does not answer fails here, within the configured timeout, naming it.
 pub(crate) fn open(cam: &str, connection: &Connection) -> Result<Camera> {
-    let config = connection.client_config();
+    open_with(cam, &mut connection.clone(), |_| {})
+}
+
+/// Like [`open`], with a chance to adjust the client configuration first.
+pub(crate) fn open_with(
+    cam: &str,
+    connection: &mut Connection,
+    adjust: impl FnOnce(&mut gvcap::device::ClientConfig),
+) -> Result<Camera> {
+    let mut config = connection.client_config();
+    adjust(&mut config);
     if let Ok(ip) = cam.parse::<Ipv4Addr>() {
         let probe = Camera::open(ip, config)?;
         let identity = probe.identify()?;

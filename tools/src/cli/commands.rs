@@ -132,6 +132,34 @@ pub fn run(cli: Cli) -> Result<()> {
             println!("{command} executed");
             Ok(())
         }
+        Command::Control {
+            cam,
+            exclusive,
+            seconds,
+            heartbeat_timeout_ms,
+            connection,
+        } => {
+            let mut connection = connection;
+            let mut camera = camera_ref::open_with(&cam, &mut connection, |config| {
+                config.heartbeat_timeout = heartbeat_timeout_ms.map(Duration::from_millis);
+            })?;
+            let privilege = if exclusive {
+                Privilege::Exclusive
+            } else {
+                Privilege::Control
+            };
+            camera.take_control(privilege).with_context(|| {
+                format!("camera {}: taking {privilege:?} privilege", camera.name())
+            })?;
+            println!(
+                "holding {privilege:?} privilege of {} for {seconds} s",
+                camera.name()
+            );
+            std::thread::sleep(Duration::from_secs_f64(seconds.max(0.0)));
+            camera.release_control()?;
+            println!("released");
+            Ok(())
+        }
         Command::Xml {
             cam,
             out,

@@ -118,6 +118,23 @@ pub enum Command {
         #[command(flatten)]
         connection: Connection,
     },
+    /// Take control privilege of a camera and keep it with heartbeats for a while
+    /// (reserves the camera for this host; released on exit).
+    Control {
+        /// The camera (IP address, serial number or user name).
+        cam: String,
+        /// Ask for exclusive access (others may not even read) instead of control access.
+        #[arg(long)]
+        exclusive: bool,
+        /// How long to hold it, in seconds.
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+        /// Heartbeat timeout to program into the camera, in milliseconds.
+        #[arg(long)]
+        heartbeat_timeout_ms: Option<u64>,
+        #[command(flatten)]
+        connection: Connection,
+    },
     /// Print the camera's GenICam XML (or write it to a file).
     Xml {
         /// The camera (IP address, serial number or user name).
