@@ -282,6 +282,11 @@ impl GenicamError {
                 value: value.to_string(),
                 reason: violation.to_string(),
             },
+            GenApiError::RegisterLength { len, got, .. } => GenicamError::ValueRefused {
+                feature: feature_owned(),
+                value: format!("{got} bytes"),
+                reason: format!("is not the {len} bytes the register holds"),
+            },
             GenApiError::Io(source) => match source.downcast::<PortFailure>() {
                 Ok(failure) => GenicamError::Port {
                     operation: failure.operation,

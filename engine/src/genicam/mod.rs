@@ -20,16 +20,22 @@
 //! `pIsAvailable`/`pIsLocked`, indexed and masked registers, caching and
 //! invalidation. We wrap viva-genapi 0.11 (MIT, pure Rust, no `unsafe` in its
 //! two crates, no C++ reference runtime to ship) instead of writing our own,
-//! and keep it behind our own types so it can be replaced. What we checked:
-//! all 27 vendor XML files of our corpus (AVT, Basler, Baumer, FLIR/PGR, JAI,
-//! PCO, Photonic Science, SVS, Sony, TIS) build, and every readable feature
-//! of each is evaluated through our `FeatureMap::get` twice, over all-zero
-//! memory and over a non-palindromic byte pattern, with no formula parse
-//! error, unknown variable or unknown function (`tests/genicam_corpus.rs`);
-//! our own small XML pins the exact behaviour of get, set, ranges and errors
+//! and keep it behind our own types (`FeatureMap`, `FeatureValue`,
+//! `GenicamError`) so it can be replaced. What we checked: all 27 vendor XML
+//! files of our corpus (AVT, Basler, Baumer, FLIR/PGR, JAI, PCO, Photonic
+//! Science, SVS, Sony, TIS) build with no node left out, and every readable
+//! feature of each is read through `FeatureMap::get` twice, over all-zero
+//! memory and over a descending byte pattern (about 17,400 and 18,100 values),
+//! with no panic, formula parse error, unknown variable or unknown function;
+//! the remaining refusals are honest (division by zero over zero registers,
+//! enum values no entry names, unavailable features, unattached chunk ports)
+//! (`tests/genicam_corpus.rs`). Our own small XML pins get, set, ranges,
+//! locks, availability, invalidation and every error exactly
 //! (`tests/genicam_features.rs`). What viva-genapi does not do, we do here:
-//! reading the XML off the device, reporting ranges in refusals, and errors
-//! that say what to do.
+//! reading the XML off the device (URL registers, chunked reads, zip), range
+//! checks that report the valid range, and errors that say what to do.
+//! Known gap: a `<Boolean>` whose `pValue` is an Enumeration (two TIS
+//! features) is refused as a kind mismatch.
 
 mod error;
 mod features;
