@@ -21,6 +21,10 @@
 //!   `gvcp::AckPacket` are the header views; `gvcp::flags`, `gvcp::code`,
 //!   `gvcp::GVCP_PORT`, `gvcp::MAX_PAYLOAD` the constants.
 //!
+//! Bootstrap registers ([`bootstrap`]): named addresses and bit masks,
+//! `bootstrap::stream_channel(channel, bootstrap::sc::PACKET_SIZE)`,
+//! `bootstrap::action_group_key(n)`, `bootstrap::action_group_mask(n)`.
+//!
 //! A rejected command comes back as `AckRepr::Empty { answer }` (or the normal
 //! variant) with the error in `AckHeader::status`, never as a `WireError`.
 
@@ -30,6 +34,7 @@ mod error;
 mod field;
 mod status;
 
+pub mod bootstrap;
 pub mod gvcp;
 
 pub use error::WireError;
