@@ -50,3 +50,6 @@ pub mod gvsp;
 
 pub use error::WireError;
 pub use status::Status;
+
+#[cfg(test)]
+mod aravis_tests;
