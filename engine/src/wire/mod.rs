@@ -53,3 +53,6 @@ pub use status::Status;
 
 #[cfg(test)]
 mod aravis_tests;
+
+#[cfg(test)]
+mod proptests;
