@@ -21,6 +21,20 @@
 //!   `gvcp::AckPacket` are the header views; `gvcp::flags`, `gvcp::code`,
 //!   `gvcp::GVCP_PORT`, `gvcp::MAX_PAYLOAD` the constants.
 //!
+//! GVSP ([`gvsp`]), zero-copy:
+//! - `gvsp::GvspPacket::new_checked(&[u8]) -> Result<GvspPacket<&[u8]>, WireError>`, then
+//!   `status()`, `is_extended()`, `packet_format() -> PacketFormat`, `block_id() -> u64`,
+//!   `packet_id() -> u32`, `is_resent()`, `payload() -> &[u8]`, `leader()`, `trailer()`;
+//! - `gvsp::GvspHeader { status, block_id, packet_id, extended, flags }` with
+//!   `emit(format, buf)`, `emit_leader(&LeaderRepr, buf)`, `emit_payload(&[u8], buf)`,
+//!   `emit_trailer(&TrailerRepr, buf)`, each `-> Result<usize, WireError>`;
+//! - `gvsp::LeaderRepr` (`Image(ImageLeader)`, `ChunkData`, `MultiPart(&[u8])`),
+//!   `gvsp::TrailerRepr`, `gvsp::PixelFormat` (PFNC codes, `bytes_per_pixel()`).
+//!
+//! Bootstrap registers ([`bootstrap`]): named addresses and bit masks,
+//! `bootstrap::stream_channel(channel, bootstrap::sc::PACKET_SIZE)`,
+//! `bootstrap::action_group_key(n)`, `bootstrap::action_group_mask(n)`.
+//!
 //! A rejected command comes back as `AckRepr::Empty { answer }` (or the normal
 //! variant) with the error in `AckHeader::status`, never as a `WireError`.
 
@@ -30,7 +44,15 @@ mod error;
 mod field;
 mod status;
 
+pub mod bootstrap;
 pub mod gvcp;
+pub mod gvsp;
 
 pub use error::WireError;
 pub use status::Status;
+
+#[cfg(test)]
+mod aravis_tests;
+
+#[cfg(test)]
+mod proptests;

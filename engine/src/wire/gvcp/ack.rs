@@ -17,22 +17,26 @@ use super::super::{Status, WireError};
 use super::header::{AckHeader, AckPacket, HEADER_LEN};
 use super::{code, DISCOVERY_ACK_LEN, MAX_MEMORY_DATA, MAX_PAYLOAD, MAX_READREG};
 
-/// DISCOVERY_ACK payload offsets; they equal the bootstrap register addresses.
+/// DISCOVERY_ACK payload offsets: the bootstrap register addresses themselves.
 mod discovery {
-    pub const VERSION: usize = 0x00;
-    pub const DEVICE_MODE: usize = 0x04;
-    pub const MAC: usize = 0x0A;
-    pub const IP_CONFIG_OPTIONS: usize = 0x10;
-    pub const IP_CONFIG_CURRENT: usize = 0x14;
-    pub const IP: usize = 0x24;
-    pub const MASK: usize = 0x34;
-    pub const GATEWAY: usize = 0x44;
-    pub const MANUFACTURER: (usize, usize) = (0x48, 32);
-    pub const MODEL: (usize, usize) = (0x68, 32);
-    pub const DEVICE_VERSION: (usize, usize) = (0x88, 32);
-    pub const MANUFACTURER_INFO: (usize, usize) = (0xA8, 48);
-    pub const SERIAL: (usize, usize) = (0xD8, 16);
-    pub const USER_NAME: (usize, usize) = (0xE8, 16);
+    use crate::wire::bootstrap as b;
+    pub const VERSION: usize = b::VERSION as usize;
+    pub const DEVICE_MODE: usize = b::DEVICE_MODE as usize;
+    /// The 6 MAC bytes end MAC_LOW; the 2 bytes before them are reserved.
+    pub const MAC: usize = b::MAC_HIGH as usize + 2;
+    pub const IP_CONFIG_OPTIONS: usize = b::NETWORK_INTERFACE_CAPABILITY as usize;
+    pub const IP_CONFIG_CURRENT: usize = b::NETWORK_INTERFACE_CONFIGURATION as usize;
+    pub const IP: usize = b::CURRENT_IP as usize;
+    pub const MASK: usize = b::CURRENT_SUBNET_MASK as usize;
+    pub const GATEWAY: usize = b::CURRENT_GATEWAY as usize;
+    pub const MANUFACTURER: (usize, usize) =
+        (b::MANUFACTURER_NAME as usize, b::MANUFACTURER_NAME_LEN);
+    pub const MODEL: (usize, usize) = (b::MODEL_NAME as usize, b::MODEL_NAME_LEN);
+    pub const DEVICE_VERSION: (usize, usize) = (b::DEVICE_VERSION as usize, b::DEVICE_VERSION_LEN);
+    pub const MANUFACTURER_INFO: (usize, usize) =
+        (b::MANUFACTURER_INFO as usize, b::MANUFACTURER_INFO_LEN);
+    pub const SERIAL: (usize, usize) = (b::SERIAL_NUMBER as usize, b::SERIAL_NUMBER_LEN);
+    pub const USER_NAME: (usize, usize) = (b::USER_DEFINED_NAME as usize, b::USER_DEFINED_NAME_LEN);
 }
 
 /// The identity a device reports in its DISCOVERY_ACK (bootstrap registers 0x0000..0x00F8).
