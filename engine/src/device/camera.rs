@@ -196,7 +196,23 @@ impl Camera {
             let ms = u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX);
             let _ = self.write_register(registers::HEARTBEAT_TIMEOUT, ms);
         }
-        self.write_register(registers::CCP, privilege.ccp_bits())?;
+        self.write_register(registers::CCP, privilege.ccp_bits())
+            .map_err(|err| match err {
+                // Devices either answer ACCESS_DENIED or ignore the request of a non-owner.
+                DeviceError::Status {
+                    status: crate::wire::Status::AccessDenied,
+                    code,
+                    ..
+                } => DeviceError::ControlDenied {
+                    camera: self.channel.camera.clone(),
+                    why: format!("status ACCESS_DENIED ({code:#06x})"),
+                },
+                DeviceError::Timeout { attempts, .. } => DeviceError::ControlDenied {
+                    camera: self.channel.camera.clone(),
+                    why: format!("no answer to the CCP write after {attempts} attempts"),
+                },
+                other => other,
+            })?;
         if let Some(timeout) = self.channel.config.heartbeat_timeout {
             let ms = u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX);
             self.write_register(registers::HEARTBEAT_TIMEOUT, ms)?;

@@ -100,6 +100,17 @@ pub enum DeviceError {
         #[source]
         source: io::Error,
     },
+    /// The camera did not grant control privilege.
+    #[error(
+        "camera {camera}: control privilege not granted ({why}); another application holds it: \
+         close it, or wait until its heartbeat timeout expires, then try again"
+    )]
+    ControlDenied {
+        /// The camera.
+        camera: String,
+        /// The status or silence that refused it.
+        why: String,
+    },
     /// A request could not be encoded (a caller error: too long, misaligned).
     #[error("camera {camera}: cannot encode {operation}: {source}")]
     Encode {
