@@ -9,10 +9,10 @@
 //!
 //! # Public API
 //!
-//! Shared: [`WireError`] (small, `Copy`, `Display` says what to do) and
-//! [`Status`] (named GigE Vision status codes, `Other(u16)` for the rest).
+//! Shared: [`WireError`](crate::wire::WireError) (small, `Copy`, `Display` says what to do) and
+//! [`Status`](crate::wire::Status) (named GigE Vision status codes, `Other(u16)` for the rest).
 //!
-//! GVCP ([`gvcp`]), whole datagrams:
+//! GVCP ([`gvcp`](crate::wire::gvcp)), whole datagrams:
 //! - `gvcp::CommandRepr::parse(&[u8]) -> Result<(CommandHeader, CommandRepr), WireError>`
 //! - `gvcp::CommandRepr::emit(&self, req_id: u16, flags: u8, buf: &mut [u8]) -> Result<usize, WireError>`
 //! - `gvcp::AckRepr::parse(&[u8]) -> Result<(AckHeader, AckRepr), WireError>`
@@ -21,7 +21,7 @@
 //!   `gvcp::AckPacket` are the header views; `gvcp::flags`, `gvcp::code`,
 //!   `gvcp::GVCP_PORT`, `gvcp::MAX_PAYLOAD` the constants.
 //!
-//! GVSP ([`gvsp`]), zero-copy:
+//! GVSP ([`gvsp`](crate::wire::gvsp)), zero-copy:
 //! - `gvsp::GvspPacket::new_checked(&[u8]) -> Result<GvspPacket<&[u8]>, WireError>`, then
 //!   `status()`, `is_extended()`, `packet_format() -> PacketFormat`, `block_id() -> u64`,
 //!   `packet_id() -> u32`, `is_resent()`, `payload() -> &[u8]`, `leader()`, `trailer()`;
@@ -31,7 +31,7 @@
 //! - `gvsp::LeaderRepr` (`Image(ImageLeader)`, `ChunkData`, `MultiPart(&[u8])`),
 //!   `gvsp::TrailerRepr`, `gvsp::PixelFormat` (PFNC codes, `bytes_per_pixel()`).
 //!
-//! Bootstrap registers ([`bootstrap`]): named addresses and bit masks,
+//! Bootstrap registers ([`bootstrap`](crate::wire::bootstrap)): named addresses and bit masks,
 //! `bootstrap::stream_channel(channel, bootstrap::sc::PACKET_SIZE)`,
 //! `bootstrap::action_group_key(n)`, `bootstrap::action_group_mask(n)`.
 //!
