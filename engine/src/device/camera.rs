@@ -18,7 +18,7 @@ use crate::wire::gvcp::{AckRepr, CommandRepr, DiscoveryAck, MAX_MEMORY_DATA};
 
 use super::channel::{Channel, ClientConfig};
 use super::error::{DeviceError, Operation};
-use super::registers;
+use crate::wire::bootstrap as registers;
 
 /// Which control privilege to ask for in the CCP register.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,9 +8,10 @@ mod camera;
 mod channel;
 mod discovery;
 mod error;
-mod registers;
+mod stream_setup;
 
 pub use camera::{Camera, Privilege};
 pub use channel::ClientConfig;
 pub use discovery::{discover, force_ip, format_mac, interfaces, Discovered, Interface};
 pub use error::{DeviceError, Operation};
+pub use stream_setup::{StreamDestination, IP_UDP_OVERHEAD};
