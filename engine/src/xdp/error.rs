@@ -19,7 +19,7 @@ pub enum XdpError {
         source: io::Error,
     },
     /// libbpf could not open or load the program (verifier, privileges, kernel).
-    #[error("loading XDP program {program}: {source} (needs root, or CAP_BPF and CAP_NET_ADMIN, and Linux 6.6 or later)")]
+    #[error("loading XDP program {program}: {source} (needs root, or CAP_BPF and CAP_NET_ADMIN, and Linux 6.6 or later; RUST_LOG=libbpf=debug shows libbpf's log)")]
     Load {
         /// Which of the two programs.
         program: &'static str,

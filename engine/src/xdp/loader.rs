@@ -35,6 +35,19 @@ static OBJECT: &Aligned<[u8]> = &Aligned(*include_bytes!(concat!(
     "/gvsp_steer.bpf.o"
 )));
 
+/// Sends libbpf's own messages (verifier logs of the attempts that fall back
+/// to another variant or mode) to `tracing` at debug level, target `libbpf`,
+/// instead of stderr.
+fn route_libbpf_log() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    fn forward(_level: libbpf_rs::PrintLevel, message: String) {
+        tracing::debug!(target: "libbpf", "{}", message.trim_end());
+    }
+    ONCE.call_once(|| {
+        libbpf_rs::set_print(Some((libbpf_rs::PrintLevel::Debug, forward)));
+    });
+}
+
 /// `XDP_PASS` from `<linux/bpf.h>`.
 pub const XDP_PASS: u32 = 2;
 /// `XDP_REDIRECT` from `<linux/bpf.h>`.
@@ -135,6 +148,7 @@ impl SteerProgram {
             Variant::Plain => PROG_PLAIN,
             Variant::DeviceBound { .. } => PROG_DEVICE_BOUND,
         };
+        route_libbpf_log();
         let load_error = |source| XdpError::Load {
             program: wanted,
             source,
@@ -173,6 +187,18 @@ impl SteerProgram {
             program: self.name(),
             source,
         })
+    }
+
+    /// A duplicate of the program's descriptor (to attach it elsewhere, or
+    /// to query it).
+    pub fn program_fd(&self) -> Result<OwnedFd, XdpError> {
+        let prog = self.program()?;
+        prog.as_fd()
+            .try_clone_to_owned()
+            .map_err(|e| XdpError::Load {
+                program: self.name(),
+                source: libbpf_rs::Error::from(e),
+            })
     }
 
     fn name(&self) -> &'static str {
@@ -349,9 +375,10 @@ impl SteerProgram {
 /// The steering program attached to one interface. Dropping it detaches it.
 #[derive(Debug)]
 pub struct AttachedSteer {
-    program: SteerProgram,
-    // Field order: the link goes first, then the program and its maps.
+    // Field order is drop order: the link (the attachment) goes first, then
+    // the program and its maps.
     link: OwnedFd,
+    program: SteerProgram,
     ifname: String,
     ifindex: u32,
     mode: XdpMode,

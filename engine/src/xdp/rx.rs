@@ -76,7 +76,7 @@ pub struct RxCounters {
     pub no_timestamp: u64,
     /// Frames that could not go back to the fill ring (should stay 0).
     pub fill_overflow: u64,
-    /// Wakeup syscalls made because the kernel asked (need_wakeup).
+    /// Wakeup syscalls: need_wakeup requests and busy-poll rounds.
     pub wakeups: u64,
     /// Times the worker blocked in poll() after spinning idle.
     pub sleeps: u64,

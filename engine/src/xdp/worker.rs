@@ -115,7 +115,7 @@ impl LiveCounters {
 pub struct RxWorker<S> {
     stop: Arc<AtomicBool>,
     live: Arc<LiveCounters>,
-    thread: JoinHandle<WorkerReport<S>>,
+    thread: Option<JoinHandle<WorkerReport<S>>>,
 }
 
 impl<S: PacketSink + Send + 'static> RxWorker<S> {
@@ -172,7 +172,11 @@ impl<S: PacketSink + Send + 'static> RxWorker<S> {
                 .map_err(|e| XdpError::Worker(format!("cannot start thread: {e}")))?
         };
         match started_rx.recv() {
-            Ok(Ok(())) => Ok(RxWorker { stop, live, thread }),
+            Ok(Ok(())) => Ok(RxWorker {
+                stop,
+                live,
+                thread: Some(thread),
+            }),
             Ok(Err(why)) => {
                 let _ = thread.join();
                 Err(XdpError::Worker(why))
@@ -192,11 +196,26 @@ impl<S: PacketSink + Send + 'static> RxWorker<S> {
     }
 
     /// Asks the worker to stop, waits for it, and hands back socket and sink.
-    pub fn stop(self) -> Result<WorkerReport<S>, XdpError> {
+    pub fn stop(mut self) -> Result<WorkerReport<S>, XdpError> {
         self.stop.store(true, Ordering::Relaxed);
-        self.thread
+        let thread = self
+            .thread
+            .take()
+            .ok_or_else(|| XdpError::Worker("worker already stopped".into()))?;
+        thread
             .join()
             .map_err(|_| XdpError::Worker("worker thread panicked (in the sink?)".into()))
+    }
+}
+
+impl<S> Drop for RxWorker<S> {
+    /// Stops the thread if [`RxWorker::stop`] was not called (the socket and
+    /// sink are then dropped with it).
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }
 
