@@ -444,6 +444,32 @@ fn stale_netlink_attachment_is_replaced() {
     );
 }
 
+#[test]
+fn an_interface_held_by_a_live_attachment_is_busy() {
+    if !xdp_support::require_root("an_interface_held_by_a_live_attachment_is_busy") {
+        return;
+    }
+    let pair = VethPair::up();
+    let ns = format!("/run/netns/{}", pair.receiver_ns);
+    let ifname = pair.receiver_if.clone();
+    let (first_id, err) = std::thread::spawn(move || {
+        enter_netns(&ns);
+        let first = AttachedSteer::attach(&ifname, &AttachConfig::default()).expect("first attach");
+        let second = AttachedSteer::attach(&ifname, &AttachConfig::default());
+        (first.id().unwrap(), second.map(|_| ()).unwrap_err())
+    })
+    .join()
+    .unwrap();
+    match err {
+        XdpError::Busy { id, how, .. } => {
+            assert_eq!(id, first_id);
+            assert!(how.contains("bpf_link"), "{err}");
+        }
+        other => panic!("expected Busy, got {other}"),
+    }
+    assert!(!pair.receiver_has_xdp());
+}
+
 /// Not a test by itself: the child process of
 /// `program_detached_when_its_process_dies`, which runs this binary with
 /// `--ignored --exact` inside the receiver namespace.
