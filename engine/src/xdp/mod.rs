@@ -7,9 +7,12 @@
 //! ```
 //!
 //! Invariants:
-//! - unsafe code lives only in the leaf modules that touch kernel memory or
-//!   calls: [`ring`] (shared ring memory), [`umem`] (packet memory) and `sys`
-//!   (syscalls); every block carries a `// Safety:` comment;
+//! - unsafe code lives only in the modules that touch kernel memory or
+//!   calls: [`ring`] (shared ring memory), [`umem`] (packet memory), `sys`
+//!   (raw syscalls), [`socket`] (wrapping the rings it maps) and [`rx`]
+//!   (borrowing the frames it owns); every block carries a `// Safety:`
+//!   comment, every unsafe fn a `# Safety` section; [`abi`], [`headers`],
+//!   [`loader`] and [`worker`] are safe code;
 //! - the ring index arithmetic ([`ring::Cursor`]) is plain code tested without
 //!   a kernel; so is the receive path's packet assembly;
 //! - a packet's buffers belong to user space from the moment its descriptors
