@@ -30,7 +30,7 @@ as_root() { "${SUDO[@]}" "$@"; }
 # "package:command" — the package is skipped when it is installed, or when the
 # command (if one is given) is already on PATH from elsewhere.
 PACKAGES=(
-    clang:clang llvm:llvm-strip libelf-dev: zlib1g-dev: pkg-config:pkg-config make:make
+    clang:clang llvm:llvm-strip libelf-dev: zlib1g-dev: linux-libc-dev: pkg-config:pkg-config make:make
     linuxptp:ptp4l aravis-tools:arv-fake-gv-camera-0.8 aravis-tools-cli:arv-tool-0.8
     tshark:tshark fio:fio iproute2:ip ethtool:ethtool iputils-ping:ping procps:sysctl python3:python3 zstd:zstd
 )
