@@ -4,7 +4,9 @@
 //! - [`wire`]: sans-IO views over GVCP and GVSP packets (parse and emit, no I/O);
 //! - [`device`]: the GVCP client that talks to one camera (requests, retries,
 //!   privilege and heartbeat, discovery);
-//! - [`genicam`]: the camera's XML description and feature access by name.
+//! - [`genicam`]: the camera's XML description and feature access by name;
+//! - [`sync`]: the PTP-synchronized start of a group of cameras (sans-IO
+//!   sequence, verification, diagnosis, report, driver).
 //!
 //! Unsafe code is denied for the whole crate; only the modules that must touch
 //! the kernel (AF_XDP rings, mmap, io_uring) may allow it, block by block.
@@ -17,3 +19,6 @@ pub mod genicam;
 
 /// The GVCP client: one camera's control channel, discovery and privilege.
 pub mod device;
+
+/// The PTP-synchronized group start: sequence, verification, diagnosis, report.
+pub mod sync;
