@@ -10,7 +10,7 @@
 //!   histograms in bounded memory;
 //! - [`diagnose`] turns observations into findings that name the camera, the
 //!   cause and the action; [`SyncReport`] is their text and JSON form;
-//! - a driver executes the ops against cameras on a control thread with a
+//! - [`driver`] executes the ops against cameras on a control thread with a
 //!   real clock.
 //!
 //! Invariants: host time and PTP time are distinct types related only by a
@@ -20,6 +20,7 @@
 
 mod config;
 pub mod diagnose;
+pub mod driver;
 mod op;
 mod plan;
 mod report;
