@@ -525,3 +525,22 @@ fn results_for_unknown_ops_and_frames_of_unknown_cameras_are_ignored() {
     rig.run();
     assert_eq!(rig.seq.outcome(), Some(&Outcome::Completed));
 }
+
+#[test]
+fn when_every_camera_is_lost_the_run_ends_at_once() {
+    let mut cameras = emergent_cameras(1);
+    cameras[0].dies_at = Some(START + 8_000_000_000);
+    let mut config = config(PtpMode::TwoStep);
+    config.run = RunLength::UntilStopped;
+    let mut rig = Rig::new(cameras, config);
+    rig.run();
+    let report = rig.seq.report();
+    assert_eq!(rig.seq.outcome(), Some(&Outcome::Completed), "{report}");
+    assert!(report.cameras[0].lost.is_some());
+    assert!(
+        rig.now < START + 12_000_000_000,
+        "it ended {} ns after the start",
+        rig.now - START
+    );
+    assert!(!checks_for(&rig, Check::CameraLost).is_empty());
+}

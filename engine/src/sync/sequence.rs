@@ -685,6 +685,10 @@ impl SyncSequence {
             message,
             others_go_on,
         ));
+        if phase == Phase::Running && self.live_ids().is_empty() {
+            // Nothing left to verify.
+            self.start_finishing(now);
+        }
     }
 
     fn fail(&mut self, now: HostTime, reason: String) {
