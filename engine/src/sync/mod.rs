@@ -19,7 +19,9 @@
 //! the cameras concerned.
 
 mod config;
+/// Findings that name the camera, the observed cause and the action.
 pub mod diagnose;
+/// Executing the sequence against cameras with a real clock.
 pub mod driver;
 mod op;
 mod plan;
