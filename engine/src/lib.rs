@@ -6,6 +6,8 @@
 //!   privilege and heartbeat, discovery);
 //! - [`genicam`]: the camera's XML description and feature access by name;
 //! - [`xdp`]: kernel-bypass receive (XDP steering, AF_XDP sockets, workers).
+//! - [`sync`]: the PTP-synchronized start of a group of cameras (sans-IO
+//!   sequence, verification, diagnosis, report, driver).
 //!
 //! Unsafe code is denied for the whole crate; only the modules that must touch
 //! the kernel (AF_XDP rings, mmap, io_uring) may allow it, block by block.
@@ -19,5 +21,7 @@ pub mod genicam;
 /// The GVCP client: one camera's control channel, discovery and privilege.
 pub mod device;
 
+/// The PTP-synchronized group start: sequence, verification, diagnosis, report.
+pub mod sync;
 /// Kernel-bypass capture: XDP steering program, AF_XDP sockets, receive workers.
 pub mod xdp;
