@@ -288,7 +288,7 @@ fn check(pair: &VethPair, r: &Received, label: &str) {
         "{label}: unregistered port reaches the kernel socket"
     );
     assert!(
-        !pair.receiver_has_xdp(),
+        pair.receiver_xdp_gone(),
         "{label}: program gone after drop: {}",
         pair.receiver_link()
     );
@@ -438,7 +438,7 @@ fn stale_netlink_attachment_is_replaced() {
     assert_eq!(replaced.0, vec![stale_id]);
     assert_ne!(replaced.1, stale_id);
     assert!(
-        !pair.receiver_has_xdp(),
+        pair.receiver_xdp_gone(),
         "nothing left: {}",
         pair.receiver_link()
     );
@@ -467,7 +467,7 @@ fn an_interface_held_by_a_live_attachment_is_busy() {
         }
         other => panic!("expected Busy, got {other}"),
     }
-    assert!(!pair.receiver_has_xdp());
+    assert!(pair.receiver_xdp_gone());
 }
 
 /// Not a test by itself: the child process of

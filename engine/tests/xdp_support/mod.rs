@@ -196,6 +196,20 @@ impl VethPair {
     pub fn receiver_has_xdp(&self) -> bool {
         self.receiver_link().contains("xdp")
     }
+
+    /// Waits up to 5 s for the receiver's program to go: a bpf_link is only
+    /// released when the last copy of its fd closes, and a test running in
+    /// parallel that forks a command holds copies until the child execs.
+    pub fn receiver_xdp_gone(&self) -> bool {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while self.receiver_has_xdp() {
+            if std::time::Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        true
+    }
 }
 
 impl Drop for VethPair {
