@@ -17,3 +17,6 @@ pub mod genicam;
 
 /// The GVCP client: one camera's control channel, discovery and privilege.
 pub mod device;
+
+/// Stream reception: GVSP reassembly, the hugepage frame ring, the UDP socket path.
+pub mod stream;
