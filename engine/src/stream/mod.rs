@@ -30,7 +30,7 @@
 //! Reassembler::new(StreamConfig, pool: impl SlotPool) -> Result<Reassembler<P>, StreamError>
 //!   .handle_packet(now, RxTimestamp, &[u8]) -> PacketVerdict
 //!   .handle_packet_fragments(now, RxTimestamp, &[&[u8]]) -> PacketVerdict
-//!   .poll_frame() -> Option<CompletedFrame<Slot>>    -> RingProducer::publish(frame)
+//!   .poll_frame() -> Option<CompletedFrame<Slot>>    -> RingProducer/FramePublisher::publish(frame)
 //!   .poll_resend() -> Option<ResendRequest>          -> impl ResendSink (CameraResend)
 //!   .poll_timeout() -> Option<Instant>, .handle_timeout(now), .flush(), .counters()
 //! UdpStreamReceiver::bind(UdpReceiverConfig)?.run(&mut reassembler, &mut sink, on_frame, &stop)

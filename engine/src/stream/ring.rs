@@ -250,13 +250,15 @@ impl FrameRing {
         let producer = RingProducer {
             free_tx,
             free_rx,
-            ready_tx,
-            ready_rx: ready_rx.clone(),
-            policy: config.policy,
+            publisher: FramePublisher {
+                ready_tx,
+                ready_rx: ready_rx.clone(),
+                policy: config.policy,
+                shared: Arc::clone(&shared),
+            },
             slot_size: config.slot_size,
             slots: config.slots,
             hugepage_slots,
-            shared: Arc::clone(&shared),
         };
         Ok((
             producer,
@@ -273,18 +275,25 @@ impl FrameRing {
 pub struct RingProducer {
     free_tx: Sender<FreeSlot>,
     free_rx: Receiver<FreeSlot>,
-    ready_tx: Sender<Frame>,
-    ready_rx: Receiver<Frame>,
-    policy: DropPolicy,
+    publisher: FramePublisher,
     slot_size: usize,
     slots: usize,
     hugepage_slots: usize,
+}
+
+/// The publishing half of a ring producer, usable while the producer itself
+/// is lent to a reassembler (e.g. inside a socket path's `on_frame`).
+#[derive(Debug, Clone)]
+pub struct FramePublisher {
+    ready_tx: Sender<Frame>,
+    ready_rx: Receiver<Frame>,
+    policy: DropPolicy,
     shared: Arc<Shared>,
 }
 
-impl RingProducer {
-    /// Queues a finished frame for consumers; returns false when it (or an
-    /// older queued frame, by policy) was dropped instead of queued.
+impl FramePublisher {
+    /// Queues a finished frame for consumers; returns false when it was
+    /// dropped instead (an older queued frame dropped by policy still returns true).
     pub fn publish(&self, frame: CompletedFrame<Slot>) -> bool {
         let mut frame = Frame {
             info: frame.info,
@@ -322,6 +331,23 @@ impl RingProducer {
     pub fn counters(&self) -> RingCounters {
         self.shared.snapshot()
     }
+}
+
+impl RingProducer {
+    /// Queues a finished frame for consumers (see [`FramePublisher::publish`]).
+    pub fn publish(&self, frame: CompletedFrame<Slot>) -> bool {
+        self.publisher.publish(frame)
+    }
+
+    /// A publisher for this ring, to publish while the producer is lent out.
+    pub fn publisher(&self) -> FramePublisher {
+        self.publisher.clone()
+    }
+
+    /// The ring's counters.
+    pub fn counters(&self) -> RingCounters {
+        self.publisher.counters()
+    }
 
     /// Slots currently on the free list.
     pub fn free_slots(&self) -> usize {
@@ -338,7 +364,7 @@ impl RingProducer {
         self.slot_size
     }
 
-    /// Slots backed by 2 MiB hugepages (0 after a fallback to normal pages).
+    /// Slots backed by 2 MiB hugepages (the rest fell back to normal pages).
     pub fn hugepage_slots(&self) -> usize {
         self.hugepage_slots
     }
@@ -360,16 +386,17 @@ impl SlotPool for RingProducer {
         if let Ok(free) = self.free_rx.try_recv() {
             return Some(self.wrap(free));
         }
-        if self.policy == DropPolicy::DropOldest {
-            if let Ok(oldest) = self.ready_rx.try_recv() {
+        let publisher = &self.publisher;
+        if publisher.policy == DropPolicy::DropOldest {
+            if let Ok(oldest) = publisher.ready_rx.try_recv() {
                 drop(oldest);
-                Shared::count(&self.shared.dropped_consumer_behind);
+                Shared::count(&publisher.shared.dropped_consumer_behind);
                 if let Ok(free) = self.free_rx.try_recv() {
                     return Some(self.wrap(free));
                 }
             }
         }
-        Shared::count(&self.shared.no_free_slot);
+        Shared::count(&publisher.shared.no_free_slot);
         None
     }
 
