@@ -38,6 +38,7 @@
 use std::collections::VecDeque;
 use std::time::Instant;
 
+use crate::wire::gvsp::packet::flags::PACKET_RESEND as PACKET_RESEND_FLAG;
 use crate::wire::gvsp::{GvspPacket, ImageLeader, LeaderRepr, PacketFormat, TrailerRepr};
 use crate::wire::{Status, WireError};
 
@@ -50,6 +51,11 @@ use super::history::BlockHistory;
 use super::pool::SlotPool;
 use super::resend::ResendRequest;
 use super::StreamError;
+
+/// The error bit of a GigE Vision status code.
+const ERROR_BIT: u16 = 0x8000;
+/// GVSP status PACKET_RESEND (0x0100): a retransmission, GigE Vision 1.x style.
+const RESEND_STATUS: u16 = 0x0100;
 
 /// What the reassembler did with one packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,10 +117,6 @@ struct LeaderFields {
 /// A packet checked against the stream geometry, before any frame is touched.
 #[derive(Debug, Clone, Copy)]
 enum Parsed {
-    Payload {
-        offset: usize,
-        len: usize,
-    },
     Leader(LeaderFields),
     Trailer {
         size_y: Option<u32>,
@@ -360,34 +362,116 @@ impl<P: SlotPool> Reassembler<P> {
         }
         let block_id = packet.block_id();
         let packet_id = packet.packet_id();
-        let status = packet.status();
-        if status.is_error() {
-            self.on_error_status(now, block_id, status);
+        // The raw status is all the hot path needs: the error bit, and the
+        // GigE Vision 1.x resend code.
+        let raw_status = match head {
+            [high, low, ..] => u16::from_be_bytes([*high, *low]),
+            _ => 0,
+        };
+        if raw_status & ERROR_BIT != 0 {
+            self.on_error_status(now, block_id, Status::from(raw_status));
             return PacketVerdict::Ignored(IgnoreReason::ErrorStatus);
+        }
+        let resent = raw_status == RESEND_STATUS || packet.flags() & PACKET_RESEND_FLAG != 0;
+        let header_len = packet.header_len();
+        let extended = packet.is_extended();
+        if format == PacketFormat::Payload {
+            return self.apply_payload(
+                now, rx, datagram, block_id, packet_id, header_len, resent, extended,
+            );
         }
         let parsed = match self.parse(&packet, format, datagram.len()) {
             Ok(parsed) => parsed,
             Err(verdict) => return verdict,
         };
-        let resent = packet.is_resent();
-        let index = match self.lookup(block_id) {
-            Some(index) => index,
-            None => {
-                if resent || self.history.contains(block_id) {
-                    return PacketVerdict::Ignored(IgnoreReason::Late);
-                }
-                match self.start_frame(now, block_id, packet.is_extended()) {
-                    Some(index) => index,
-                    None => return PacketVerdict::FrameDropped,
-                }
-            }
+        let index = match self.frame_for(now, block_id, resent, extended) {
+            Ok(index) => index,
+            Err(verdict) => return verdict,
         };
-        let verdict = self.place(index, packet_id, packet.header_len(), parsed, datagram);
-        if verdict == PacketVerdict::Accepted {
-            self.note_received(index, now, rx, packet_id, resent);
-            if self.frames[index].is_complete() {
-                self.finish(index, FrameFlags::default());
+        let f = &mut self.frames[index];
+        let verdict = place_in_frame(f, packet_id, parsed, datagram);
+        self.after_place(index, verdict, now, rx, packet_id, resent)
+    }
+
+    /// The hot path: one payload packet, checked, copied once, recorded.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    fn apply_payload<D: Datagram>(
+        &mut self,
+        now: Instant,
+        rx: RxTimestamp,
+        datagram: &D,
+        block_id: u64,
+        packet_id: u32,
+        header_len: usize,
+        resent: bool,
+        extended: bool,
+    ) -> PacketVerdict {
+        if packet_id == 0 || packet_id > self.max_data {
+            return PacketVerdict::Malformed(Malformation::PacketIdOutOfRange);
+        }
+        let len = datagram.len() - header_len;
+        if len == 0 {
+            return PacketVerdict::Malformed(Malformation::EmptyPayload);
+        }
+        let per_packet = self.config.packet_payload_size;
+        if len > per_packet {
+            return PacketVerdict::Malformed(Malformation::PayloadTooLong);
+        }
+        let offset = (packet_id as usize - 1) * per_packet;
+        if offset + len > self.config.payload_size {
+            return PacketVerdict::Malformed(Malformation::BeyondSlot);
+        }
+        let index = match self.frame_for(now, block_id, resent, extended) {
+            Ok(index) => index,
+            Err(verdict) => return verdict,
+        };
+        let f = &mut self.frames[index];
+        let verdict = place_payload(f, packet_id, offset, len, header_len, datagram);
+        self.after_place(index, verdict, now, rx, packet_id, resent)
+    }
+
+    /// The open frame of `block_id`, or a new one; `Err` with the verdict when
+    /// the packet must not open one (late) or none can be had (dropped).
+    #[inline]
+    fn frame_for(
+        &mut self,
+        now: Instant,
+        block_id: u64,
+        resent: bool,
+        extended: bool,
+    ) -> Result<usize, PacketVerdict> {
+        if let Some(index) = self.lookup(block_id) {
+            return Ok(index);
+        }
+        if resent || self.history.contains(block_id) {
+            return Err(PacketVerdict::Ignored(IgnoreReason::Late));
+        }
+        self.start_frame(now, block_id, extended)
+            .ok_or(PacketVerdict::FrameDropped)
+    }
+
+    /// Bookkeeping after a packet met its frame: per-frame duplicates,
+    /// reception state, completion.
+    #[inline]
+    fn after_place(
+        &mut self,
+        index: usize,
+        verdict: PacketVerdict,
+        now: Instant,
+        rx: RxTimestamp,
+        packet_id: u32,
+        resent: bool,
+    ) -> PacketVerdict {
+        match verdict {
+            PacketVerdict::Accepted => {
+                self.note_received(index, now, rx, packet_id, resent);
+                if self.frames[index].is_complete() {
+                    self.finish(index, FrameFlags::default());
+                }
             }
+            PacketVerdict::Duplicate => self.frames[index].info.packets_duplicated += 1,
+            _ => {}
         }
         verdict
     }
@@ -404,23 +488,6 @@ impl<P: SlotPool> Reassembler<P> {
         let body = packet.payload();
         let malformed = |m| Err(PacketVerdict::Malformed(m));
         match format {
-            PacketFormat::Payload => {
-                if id == 0 || id > self.max_data {
-                    return malformed(Malformation::PacketIdOutOfRange);
-                }
-                let len = total_len - header_len;
-                if len == 0 {
-                    return malformed(Malformation::EmptyPayload);
-                }
-                if len > self.config.packet_payload_size {
-                    return malformed(Malformation::PayloadTooLong);
-                }
-                let offset = (id as usize - 1) * self.config.packet_payload_size;
-                if offset + len > self.config.payload_size {
-                    return malformed(Malformation::BeyondSlot);
-                }
-                Ok(Parsed::Payload { offset, len })
-            }
             PacketFormat::Leader => {
                 if id != 0 {
                     return malformed(Malformation::PacketIdOutOfRange);
@@ -481,23 +548,6 @@ impl<P: SlotPool> Reassembler<P> {
             }
             _ => Err(PacketVerdict::Ignored(IgnoreReason::UnsupportedFormat)),
         }
-    }
-
-    /// Applies a parsed packet to frame `index`: duplicate and consistency checks, then the copy.
-    fn place<D: Datagram>(
-        &mut self,
-        index: usize,
-        packet_id: u32,
-        header_len: usize,
-        parsed: Parsed,
-        datagram: &D,
-    ) -> PacketVerdict {
-        let f = &mut self.frames[index];
-        let verdict = place_in_frame(f, packet_id, header_len, parsed, datagram);
-        if verdict == PacketVerdict::Duplicate {
-            f.info.packets_duplicated += 1;
-        }
-        verdict
     }
 
     fn note_received(
@@ -746,34 +796,45 @@ impl<P: SlotPool> Reassembler<P> {
     }
 }
 
-/// The frame-dependent half of `place`: duplicate and consistency checks, then the copy.
+/// Checks a payload packet against its frame (duplicate, past the trailer)
+/// and copies its data into the slot.
+#[inline]
+fn place_payload<S: AsMut<[u8]>, D: Datagram>(
+    f: &mut FrameState<S>,
+    packet_id: u32,
+    offset: usize,
+    len: usize,
+    header_len: usize,
+    datagram: &D,
+) -> PacketVerdict {
+    if f.bitmap.contains(packet_id) {
+        return PacketVerdict::Duplicate;
+    }
+    if f.trailer_id.is_some_and(|t| packet_id >= t) {
+        return PacketVerdict::Malformed(Malformation::Inconsistent);
+    }
+    let Some(dst) = f
+        .slot
+        .as_mut()
+        .and_then(|slot| slot.as_mut().get_mut(offset..offset + len))
+    else {
+        return PacketVerdict::Malformed(Malformation::BeyondSlot);
+    };
+    datagram.copy_body(header_len, dst);
+    f.bitmap.insert(packet_id);
+    f.data_end = f.data_end.max(offset + len);
+    PacketVerdict::Accepted
+}
+
+/// Checks a leader, trailer or all-in packet against its frame and records it.
 fn place_in_frame<S: AsMut<[u8]>, D: Datagram>(
     f: &mut FrameState<S>,
     packet_id: u32,
-    header_len: usize,
     parsed: Parsed,
     datagram: &D,
 ) -> PacketVerdict {
     let inconsistent = PacketVerdict::Malformed(Malformation::Inconsistent);
     match parsed {
-        Parsed::Payload { offset, len } => {
-            if f.bitmap.contains(packet_id) {
-                return PacketVerdict::Duplicate;
-            }
-            if f.trailer_id.is_some_and(|t| packet_id >= t) {
-                return inconsistent;
-            }
-            let Some(dst) = f
-                .slot
-                .as_mut()
-                .and_then(|slot| slot.as_mut().get_mut(offset..offset + len))
-            else {
-                return PacketVerdict::Malformed(Malformation::BeyondSlot);
-            };
-            datagram.copy_body(header_len, dst);
-            f.bitmap.insert(packet_id);
-            f.data_end = f.data_end.max(offset + len);
-        }
         Parsed::Leader(leader) => {
             if f.bitmap.contains(0) {
                 return PacketVerdict::Duplicate;
