@@ -338,10 +338,171 @@ impl FaultInjector {
     }
 }
 
+/// Error statuses a scripted camera can answer with.
+const SCRIPT_STATUSES: [Status; 4] = [
+    Status::PacketUnavailable,
+    Status::PacketTemporarilyUnavailable,
+    Status::PacketRemovedFromMemory,
+    Status::Error,
+];
+
+/// Drives a reassembler with a script decoded from arbitrary bytes (the fuzz
+/// target and its corpus replay): valid, resent, mutated, fragmented and raw
+/// datagrams of a few blocks, error answers, and time passing. Panics only
+/// when an invariant breaks: a write beyond a slot's payload region, a frame
+/// longer than the payload size, a timer left in the past, a datagram
+/// without exactly one outcome, or a slot lost. Returns the final counters.
+pub fn exercise(script: &[u8]) -> super::counters::StreamCounters {
+    use std::time::{Duration, Instant};
+
+    use super::frame::RxTimestamp;
+    use super::pool::{HeapPool, SlotPool};
+    use super::reassembler::Reassembler;
+
+    const GUARD: usize = 32;
+    let mut bytes = script.iter().copied();
+    let mut next = move || bytes.next();
+    let (Some(w), Some(h), Some(pps), Some(mode)) = (next(), next(), next(), next()) else {
+        return Default::default();
+    };
+    let generator = BlockGenerator::new(
+        u32::from(w % 64) + 1,
+        u32::from(h % 16) + 1,
+        usize::from(pps % 96) + 4,
+        mode & 1 != 0,
+    );
+    let mut config = generator.stream_config(0);
+    config.max_in_flight = usize::from((mode >> 1) % 4) + 1;
+    config.resend.enabled = mode & 0x10 == 0;
+    config.deliver_incomplete = mode & 0x20 == 0;
+    config.resend.max_ranges_per_round = u32::from((mode >> 6) % 3) + 1;
+    let slots = config.max_in_flight + 2;
+    let payload_size = config.payload_size;
+    let Ok(mut r) = Reassembler::new(config, HeapPool::new(slots, payload_size + GUARD)) else {
+        return Default::default();
+    };
+    let base: u64 = if generator.extended {
+        u64::MAX - 2
+    } else {
+        65_533
+    };
+    let block_id = |sel: u8| {
+        let id = base.wrapping_add(u64::from(sel % 5));
+        if generator.extended {
+            id
+        } else {
+            (id - 1) % 65_535 + 1
+        }
+    };
+    let mut now = Instant::now();
+    let check = |r: &mut Reassembler<HeapPool>| {
+        while r.poll_resend().is_some() {}
+        while let Some(frame) = r.poll_frame() {
+            let slot = frame.slot.as_ref();
+            assert!(
+                frame.info.len <= payload_size,
+                "frame longer than the payload size"
+            );
+            assert!(
+                slot[payload_size..].iter().all(|b| *b == 0),
+                "write beyond the payload region"
+            );
+            r.pool_mut().release(frame.slot);
+        }
+        if r.poll_timeout().is_some() {
+            assert!(r.frames_in_flight() > 0, "a timer without an open frame");
+        }
+    };
+    while let Some(op) = next() {
+        now += Duration::from_micros(2);
+        let sel = next().unwrap_or(0);
+        let id = u32::from(next().unwrap_or(0)) % (generator.trailer_id() + 2);
+        let datagram = match op % 8 {
+            0 => generator.packet(block_id(sel), id, false),
+            1 => generator.packet(block_id(sel), id, true),
+            2 => {
+                let len = usize::from(next().unwrap_or(0));
+                (0..len).map(|_| next().unwrap_or(0)).collect()
+            }
+            3 => {
+                let mut packet = generator.packet(block_id(sel), id, false);
+                let at = usize::from(next().unwrap_or(0));
+                let value = next().unwrap_or(0);
+                if !packet.is_empty() {
+                    let len = packet.len();
+                    packet[at % len] = value;
+                }
+                packet
+            }
+            4 => {
+                now += Duration::from_micros(u64::from(sel) * 200);
+                r.handle_timeout(now);
+                check(&mut r);
+                if let Some(at) = r.poll_timeout() {
+                    assert!(at > now, "timer left in the past");
+                }
+                continue;
+            }
+            5 => {
+                let mut packet = generator.packet(block_id(sel), id, false);
+                packet.truncate(usize::from(next().unwrap_or(0)));
+                packet
+            }
+            6 => {
+                let status = SCRIPT_STATUSES[usize::from(sel) % SCRIPT_STATUSES.len()];
+                generator.status_packet(block_id(sel), id, status)
+            }
+            _ => {
+                let whole = generator.packet(block_id(sel), id, false);
+                let cut = usize::from(next().unwrap_or(0)).min(whole.len());
+                let parts = [&whole[..cut], &whole[cut..]];
+                r.handle_packet_fragments(now, RxTimestamp::NONE, &parts);
+                check(&mut r);
+                continue;
+            }
+        };
+        r.handle_packet(now, RxTimestamp::NONE, &datagram);
+        check(&mut r);
+    }
+    r.flush();
+    check(&mut r);
+    let c = r.counters();
+    assert_eq!(
+        c.packets_received,
+        c.packets_accepted + c.packets_duplicated + c.packets_ignored + c.packets_malformed,
+        "a datagram without exactly one outcome"
+    );
+    assert_eq!(r.pool().free_slots(), slots, "a slot was lost");
+    assert_eq!(r.frames_in_flight(), 0);
+    c
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::wire::gvsp::GvspPacket;
+
+    #[test]
+    fn scripts_run_whole_blocks_through() {
+        // width 10, height 2, 4 + 6 = 10 bytes per packet, standard ids; then
+        // every packet of block 0 in order.
+        let mut script = vec![9, 1, 6, 0];
+        for id in 0..=3u8 {
+            script.extend([0, 0, id]);
+        }
+        let whole = exercise(&script);
+        assert_eq!((whole.frames_completed, whole.packets_accepted), (1, 4));
+        // Without packet 1 the frame is flushed incomplete.
+        let mut lossy = vec![9, 1, 6, 0];
+        for id in [0u8, 2, 3] {
+            lossy.extend([0, 0, id]);
+        }
+        let lossy = exercise(&lossy);
+        assert_eq!((lossy.frames_completed, lossy.frames_incomplete), (0, 1));
+        assert_eq!(exercise(&[]), Default::default());
+        let junk = exercise(&[1, 2, 3, 0xFF, 2, 0, 0, 200, 1, 2, 3]);
+        assert_eq!(junk.packets_received, 1);
+    }
 
     #[test]
     fn generated_blocks_parse_and_carry_the_pattern() {
