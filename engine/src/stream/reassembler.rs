@@ -24,7 +24,8 @@
 //! - nothing allocates after `new`: frame states, bitmaps and the frame and
 //!   resend queues are preallocated and bounded (a full frame queue drops its
 //!   oldest frame, counted; a full resend queue postpones requests);
-//! - no input panics.
+//! - no input panics, and no configuration either: timer arithmetic
+//!   saturates to "never" (a `Duration::MAX` timeout disables the timer).
 //!
 //! Resends: a gap (a packet id above one not yet received) or a frame that
 //! went quiet before its trailer arms a timer of `initial_delay`; each round
@@ -274,7 +275,9 @@ impl<P: SlotPool> Reassembler<P> {
                 continue;
             }
             let f = &self.frames[i];
-            let timeout = f.last_rx_at.map(|t| t + self.config.frame_timeout);
+            let timeout = f
+                .last_rx_at
+                .and_then(|t| t.checked_add(self.config.frame_timeout));
             if timeout.is_some_and(|t| t <= now) {
                 self.finish(i, FrameFlags::TIMED_OUT);
             } else if self.give_up_at(f).is_some_and(|t| t <= now) {
@@ -706,9 +709,12 @@ impl<P: SlotPool> Reassembler<P> {
         if !resend.enabled || f.exhausted_at.is_some() {
             return None;
         }
-        let gap_due = f.gap_since.map(|t| t + resend.initial_delay);
+        let gap_due = f
+            .gap_since
+            .and_then(|t| t.checked_add(resend.initial_delay));
         let tail_due = if f.trailer_id.is_none() {
-            f.last_rx_at.map(|t| t + resend.initial_delay)
+            f.last_rx_at
+                .and_then(|t| t.checked_add(resend.initial_delay))
         } else {
             None
         };
@@ -716,20 +722,22 @@ impl<P: SlotPool> Reassembler<P> {
             (Some(a), Some(b)) => a.min(b),
             (a, b) => a.or(b)?,
         };
-        Some(match f.last_round_at {
-            Some(t) => due.max(t + resend.retry_interval),
-            None => due,
-        })
+        match f.last_round_at {
+            Some(t) => Some(due.max(t.checked_add(resend.retry_interval)?)),
+            None => Some(due),
+        }
     }
 
     fn give_up_at(&self, f: &FrameState<P::Slot>) -> Option<Instant> {
         let exhausted = f.exhausted_at?;
         let base = f.last_rx_at.map_or(exhausted, |t| t.max(exhausted));
-        Some(base + self.config.resend.retry_interval)
+        base.checked_add(self.config.resend.retry_interval)
     }
 
     fn next_deadline(&self, f: &FrameState<P::Slot>) -> Option<Instant> {
-        let timeout = f.last_rx_at.map(|t| t + self.config.frame_timeout);
+        let timeout = f
+            .last_rx_at
+            .and_then(|t| t.checked_add(self.config.frame_timeout));
         [timeout, self.give_up_at(f), self.resend_due(f)]
             .into_iter()
             .flatten()
@@ -743,7 +751,8 @@ impl<P: SlotPool> Reassembler<P> {
         let f = &mut self.frames[index];
         let quiet = f
             .last_rx_at
-            .is_some_and(|t| t + resend.initial_delay <= now);
+            .and_then(|t| t.checked_add(resend.initial_delay))
+            .is_some_and(|t| t <= now);
         let limit = match f.trailer_id {
             Some(t) => t,
             None if quiet => max_data + 1,

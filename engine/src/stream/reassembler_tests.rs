@@ -980,3 +980,24 @@ fn af_xdp_multi_buffer_layout_is_copied_once_into_place() {
     assert_eq!(rig.frames.len(), 1);
     assert_pattern(&rig.frames[0], 77, 32_000);
 }
+
+#[test]
+fn huge_durations_disable_timers_instead_of_overflowing() {
+    let mut rig = Rig::new(small(), |c| {
+        c.frame_timeout = Duration::MAX;
+        c.resend.initial_delay = Duration::MAX;
+        c.resend.retry_interval = Duration::MAX;
+    });
+    let block = rig.generator.block(3);
+    rig.feed_all(&block[..10]);
+    rig.feed_all(&block[12..20]);
+    assert_eq!(rig.r.poll_timeout(), None);
+    rig.r.handle_timeout(rig.now + Duration::from_secs(3600));
+    assert!(rig.requests.is_empty() && rig.frames.is_empty());
+    rig.feed(
+        &rig.generator
+            .status_packet(3, 10, Status::PacketUnavailable),
+    );
+    assert_eq!(rig.r.poll_timeout(), None);
+    assert_eq!(rig.r.frames_in_flight(), 1);
+}
