@@ -17,3 +17,6 @@ pub mod genicam;
 
 /// The GVCP client: one camera's control channel, discovery and privilege.
 pub mod device;
+
+/// Time sources (system, TAI, PHC, test) behind the `Clock` trait.
+pub mod clock;
