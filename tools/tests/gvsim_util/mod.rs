@@ -60,6 +60,8 @@ pub struct Received {
     pub size: Option<(u32, u32)>,
     pub packets: BTreeMap<u32, usize>,
     pub trailer_id: Option<u32>,
+    /// The trailer id the leader's size and format imply.
+    pub expected_trailer: Option<u32>,
     pub bytes: u64,
     pub resent_packets: u64,
     pub resend_requests: u64,
@@ -78,7 +80,10 @@ impl Received {
     }
 
     fn missing(&self, last_seen: u32) -> Vec<u32> {
-        let end = self.trailer_id.unwrap_or(last_seen);
+        let end = self
+            .trailer_id
+            .or(self.expected_trailer)
+            .unwrap_or(last_seen);
         (0..=end)
             .filter(|id| !self.packets.contains_key(id))
             .collect()
@@ -170,6 +175,8 @@ impl Receiver {
                 if let Ok(LeaderRepr::Image(l)) = p.leader() {
                     frame.timestamp = Some(l.timestamp);
                     frame.size = Some((l.size_x, l.size_y));
+                    let payload = l.pixel_format.image_size(l.size_x, l.size_y).unwrap_or(0);
+                    frame.expected_trailer = u32::try_from(payload.div_ceil(self.chunk) + 1).ok();
                 }
             }
             PacketFormat::Trailer => frame.trailer_id = Some(id),
