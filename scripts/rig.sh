@@ -159,10 +159,14 @@ find_gvsim() {
         echo "$GVSIM_BIN"
         return
     fi
-    local target=${CARGO_TARGET_DIR:-$REPO_ROOT/target} b
+    # The most recently built of the release and debug binaries: a stale
+    # release build must not shadow the debug build just made.
+    local target=${CARGO_TARGET_DIR:-$REPO_ROOT/target} b best=""
     for b in "$target/release/gvsim" "$target/debug/gvsim"; do
-        [[ -x $b ]] && { echo "$b"; return; }
+        [[ -x $b ]] || continue
+        if [[ -z $best || $b -nt $best ]]; then best=$b; fi
     done
+    [[ -n $best ]] && { echo "$best"; return; }
     die "--camera gvsim: no simulator binary (set GVSIM_BIN, or build it: cargo build --release --bin gvsim)"
 }
 

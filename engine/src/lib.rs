@@ -21,6 +21,8 @@ pub mod genicam;
 /// The GVCP client: one camera's control channel, discovery and privilege.
 pub mod device;
 
+/// Time sources (system, TAI, PHC, test) behind the `Clock` trait.
+pub mod clock;
 /// Stream reception: GVSP reassembly, the hugepage frame ring, the UDP socket path.
 pub mod stream;
 /// The PTP-synchronized group start: sequence, verification, diagnosis, report.

@@ -1,8 +1,11 @@
-//! The gvcap command-line tools: the `gvcap` CLI (and, later, the `gvsim`
-//! camera simulator) as library modules, so tests can drive them in-process.
+//! The gvcap command-line tools: the `gvcap` CLI and the `gvsim` camera
+//! simulator as library modules, so tests can drive them in-process.
 
 /// The `gvcap` command line: argument parsing and the commands.
 pub mod cli;
+
+/// The `gvsim` camera simulator: GVCP server, GVSP streamer, PTP slave, faults.
+pub mod gvsim;
 
 /// Sets up logging to stderr: warnings by default, more with each `-v`,
 /// or whatever `RUST_LOG` says.

@@ -47,6 +47,7 @@ mod status;
 pub mod bootstrap;
 pub mod gvcp;
 pub mod gvsp;
+pub mod ptp;
 
 pub use error::WireError;
 pub use status::Status;
