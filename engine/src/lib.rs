@@ -17,3 +17,6 @@ pub mod genicam;
 
 /// The GVCP client: one camera's control channel, discovery and privilege.
 pub mod device;
+
+/// Recording raw frames to disk: the on-disk format, the io_uring writer, the reader and inspection.
+pub mod record;
