@@ -24,12 +24,15 @@
 //! - `RecordingReader::open(path) -> Result<RecordingReader<File>, ReadError>`, then
 //!   `header()`, `frames()` (verified frames), `read_frame_at(offset)`, `index()`, `scan() -> ScanReport`;
 //! - `inspect(&[PathBuf]) -> Result<InspectReport, ReadError>` (serde `Serialize`);
-//! - `export_frames(path, range, ExportFormat, out_dir) -> Result<Vec<PathBuf>, ExportError>`.
+//! - `export_frames(&[PathBuf], Range<u64>, ExportFormat, &Path) -> Result<Vec<PathBuf>, ExportError>`
+//!   (frames by sequence number; raw payloads or PGM/PPM), `to_pnm(&RecordHeader, &[u8])`.
 
 pub mod format;
 
 mod backend;
 mod buffer;
+mod export;
+mod inspect;
 mod pool;
 mod reader;
 mod stripe;
@@ -37,9 +40,11 @@ mod uring;
 mod writer;
 
 pub use buffer::{AlignedBuf, FramePayload, RegionSlice};
+pub use export::{export_frames, to_pnm, ExportError, ExportFormat};
 pub use format::{
     CameraIdentity, FileHeader, IndexEntry, RecordHeader, RecordKind, TimestampSource,
 };
+pub use inspect::{block_id_step, inspect, Alignment, CameraReport, Gap, InspectReport, Stats};
 pub use reader::{DamagedRecord, Frame, Frames, ReadError, RecordingReader, ScanReport};
 pub use uring::SharedRegion;
 pub use writer::{

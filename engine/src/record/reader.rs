@@ -369,6 +369,14 @@ impl<R: Read + Seek> RecordingReader<R> {
 
     /// Verifies every record and measures the tail after the last complete one.
     pub fn scan(&mut self) -> Result<ScanReport, ReadError> {
+        self.scan_with(|_| {})
+    }
+
+    /// Like [`scan`](Self::scan), calling `visit` with the header of every verified frame in file order.
+    pub fn scan_with(
+        &mut self,
+        mut visit: impl FnMut(&RecordHeader),
+    ) -> Result<ScanReport, ReadError> {
         self.rewind();
         let mut report = ScanReport {
             header: self.header.clone(),
@@ -386,6 +394,7 @@ impl<R: Read + Seek> RecordingReader<R> {
                 Ok(frame) => {
                     match frame.header.kind {
                         RecordKind::Frame => {
+                            visit(&frame.header);
                             report.frames += 1;
                             report.index.push(IndexEntry {
                                 sequence: frame.header.sequence,
