@@ -119,6 +119,8 @@ fn exported_images_and_raw_payloads_match_the_recorded_frames() {
     let files = &summary.cameras[0].files;
     let pgms = export_frames(files, 2..5, ExportFormat::Pnm, out.path()).unwrap();
     let raws = export_frames(files, 2..5, ExportFormat::Raw, out.path()).unwrap();
+    let pngs = export_frames(files, 2..5, ExportFormat::Png, out.path()).unwrap();
+    assert_eq!(pngs.len(), 3);
     assert_eq!(pgms.len(), 3);
     let mut reader = RecordingReader::open(&files[0]).unwrap();
     let frames: Vec<_> = reader.frames().map(|f| f.unwrap()).collect();
@@ -130,5 +132,8 @@ fn exported_images_and_raw_payloads_match_the_recorded_frames() {
         assert_eq!(&bytes[..head.len()], head);
         assert_eq!(&bytes[head.len()..], &frame.payload[..]);
         assert_eq!(std::fs::read(raw).unwrap(), frame.payload);
+        let png = image::open(&pngs[i]).unwrap().into_luma8();
+        assert_eq!(png.dimensions(), (64, 48));
+        assert_eq!(png.into_raw(), frame.payload);
     }
 }

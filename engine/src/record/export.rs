@@ -1,4 +1,4 @@
-//! Exporting recorded frames: raw payloads and PGM/PPM images.
+//! Exporting recorded frames: raw payloads, PGM/PPM, PNG and TIFF images.
 //!
 //! Invariants:
 //! - only verified frames are exported (a damaged record is an error naming it);
@@ -25,6 +25,23 @@ pub enum ExportFormat {
     Raw,
     /// Netpbm: PGM for Mono8/10/12/16 and 8-bit Bayer (as grey), PPM for RGB8/BGR8.
     Pnm,
+    /// PNG (8- or 16-bit grey, RGB), through the `image` crate.
+    Png,
+    /// TIFF (8- or 16-bit grey, RGB), through the `image` crate.
+    Tiff,
+}
+
+impl ExportFormat {
+    /// The file name extension for a frame of `pixel_format`.
+    pub fn extension(self, pixel_format: PixelFormat) -> &'static str {
+        match self {
+            ExportFormat::Raw => "raw",
+            ExportFormat::Pnm if pixel_format.bits_per_pixel() == 24 => "ppm",
+            ExportFormat::Pnm => "pgm",
+            ExportFormat::Png => "png",
+            ExportFormat::Tiff => "tiff",
+        }
+    }
 }
 
 /// Why an export failed.
@@ -40,6 +57,14 @@ pub enum ExportError {
         path: PathBuf,
         /// The OS error.
         source: io::Error,
+    },
+    /// The image encoder failed.
+    #[error("frame #{sequence}: encoding the image failed: {message}")]
+    Encode {
+        /// Its sequence number.
+        sequence: u64,
+        /// The encoder's message.
+        message: String,
     },
     /// The frame cannot be an image in this format.
     #[error(
@@ -61,8 +86,17 @@ pub enum ExportError {
     },
 }
 
-/// Encodes one frame as a PGM (grey) or PPM (colour) image.
-pub fn to_pnm(header: &RecordHeader, payload: &[u8]) -> Result<Vec<u8>, ExportError> {
+/// How a frame's pixels are laid out, checked against its payload.
+struct Pixels<'a> {
+    channels: u64,
+    /// Bytes per sample: 1 or 2 (little-endian).
+    bytes: u64,
+    maxval: u32,
+    bgr: bool,
+    data: &'a [u8],
+}
+
+fn pixels<'a>(header: &RecordHeader, payload: &'a [u8]) -> Result<Pixels<'a>, ExportError> {
     let pf = PixelFormat(header.pixel_format);
     let not = |why| ExportError::NotAnImage {
         sequence: header.sequence,
@@ -72,16 +106,16 @@ pub fn to_pnm(header: &RecordHeader, payload: &[u8]) -> Result<Vec<u8>, ExportEr
         payload: header.payload_size,
         why,
     };
-    let (magic, channels, bytes, maxval) = match pf {
+    let (channels, bytes, maxval) = match pf {
         PixelFormat::MONO8
         | PixelFormat::BAYER_GR8
         | PixelFormat::BAYER_RG8
         | PixelFormat::BAYER_GB8
-        | PixelFormat::BAYER_BG8 => ("P5", 1, 1, 255u32),
-        PixelFormat::MONO10 => ("P5", 1, 2, 1023),
-        PixelFormat::MONO12 => ("P5", 1, 2, 4095),
-        PixelFormat::MONO16 => ("P5", 1, 2, 65535),
-        PixelFormat::RGB8 | PixelFormat::BGR8 => ("P6", 3, 1, 255),
+        | PixelFormat::BAYER_BG8 => (1, 1, 255u32),
+        PixelFormat::MONO10 => (1, 2, 1023),
+        PixelFormat::MONO12 => (1, 2, 4095),
+        PixelFormat::MONO16 => (1, 2, 65535),
+        PixelFormat::RGB8 | PixelFormat::BGR8 => (3, 1, 255),
         _ => return Err(not("pixel format not supported for images")),
     };
     let pixels = u64::from(header.width) * u64::from(header.height);
@@ -89,23 +123,80 @@ pub fn to_pnm(header: &RecordHeader, payload: &[u8]) -> Result<Vec<u8>, ExportEr
     if pixels == 0 || need > payload.len() as u64 {
         return Err(not("payload smaller than width x height pixels"));
     }
-    let data = &payload[..need as usize];
-    let mut out = format!("{magic}\n{} {}\n{maxval}\n", header.width, header.height).into_bytes();
-    out.reserve(data.len());
-    match (bytes, pf) {
-        (2, _) => {
-            for s in data.chunks_exact(2) {
-                out.extend_from_slice(&[s[1], s[0]]);
-            }
+    Ok(Pixels {
+        channels,
+        bytes,
+        maxval,
+        bgr: pf == PixelFormat::BGR8,
+        data: &payload[..need as usize],
+    })
+}
+
+/// Encodes one frame as a PGM (grey) or PPM (colour) image.
+pub fn to_pnm(header: &RecordHeader, payload: &[u8]) -> Result<Vec<u8>, ExportError> {
+    let px = pixels(header, payload)?;
+    let magic = if px.channels == 3 { "P6" } else { "P5" };
+    let mut out = format!(
+        "{magic}\n{} {}\n{}\n",
+        header.width, header.height, px.maxval
+    )
+    .into_bytes();
+    out.reserve(px.data.len());
+    if px.bytes == 2 {
+        for s in px.data.chunks_exact(2) {
+            out.extend_from_slice(&[s[1], s[0]]);
         }
-        (_, PixelFormat::BGR8) => {
-            for p in data.chunks_exact(3) {
-                out.extend_from_slice(&[p[2], p[1], p[0]]);
-            }
+    } else if px.bgr {
+        for p in px.data.chunks_exact(3) {
+            out.extend_from_slice(&[p[2], p[1], p[0]]);
         }
-        _ => out.extend_from_slice(data),
+    } else {
+        out.extend_from_slice(px.data);
     }
     Ok(out)
+}
+
+/// Encodes one frame as PNG or TIFF (8-bit grey for Mono8 and Bayer 8-bit,
+/// 16-bit grey for Mono10/12/16 as stored, RGB for RGB8/BGR8).
+pub fn to_image(
+    header: &RecordHeader,
+    payload: &[u8],
+    format: image::ImageFormat,
+) -> Result<Vec<u8>, ExportError> {
+    use image::{DynamicImage, ImageBuffer};
+    let px = pixels(header, payload)?;
+    let (w, h) = (header.width, header.height);
+    let img = if px.bytes == 2 {
+        let samples = px
+            .data
+            .chunks_exact(2)
+            .map(|s| u16::from_le_bytes([s[0], s[1]]))
+            .collect();
+        ImageBuffer::from_raw(w, h, samples).map(DynamicImage::ImageLuma16)
+    } else if px.channels == 3 {
+        let mut rgb = px.data.to_vec();
+        if px.bgr {
+            rgb.chunks_exact_mut(3).for_each(|p| p.swap(0, 2));
+        }
+        ImageBuffer::from_raw(w, h, rgb).map(DynamicImage::ImageRgb8)
+    } else {
+        ImageBuffer::from_raw(w, h, px.data.to_vec()).map(DynamicImage::ImageLuma8)
+    };
+    let img = img.ok_or(ExportError::NotAnImage {
+        sequence: header.sequence,
+        pixel_format: PixelFormat(header.pixel_format),
+        width: w,
+        height: h,
+        payload: header.payload_size,
+        why: "payload smaller than width x height pixels",
+    })?;
+    let mut out = io::Cursor::new(Vec::new());
+    img.write_to(&mut out, format)
+        .map_err(|e| ExportError::Encode {
+            sequence: header.sequence,
+            message: e.to_string(),
+        })?;
+    Ok(out.into_inner())
 }
 
 /// Exports the frames with sequence numbers in `sequences` from a camera's
@@ -129,25 +220,22 @@ pub fn export_frames(
     let mut written = Vec::with_capacity(wanted.len());
     let mut readers: Vec<(PathBuf, RecordingReader<fs::File>)> = Vec::new();
     for (_, path, offset) in wanted {
-        let reader = match readers.iter().position(|(p, _)| *p == path) {
-            Some(i) => &mut readers[i].1,
+        let i = match readers.iter().position(|(p, _)| *p == path) {
+            Some(i) => i,
             None => {
                 readers.push((path.clone(), RecordingReader::open(&path)?));
-                &mut readers.last_mut().expect("just pushed").1
+                readers.len() - 1
             }
         };
+        let reader = &mut readers[i].1;
         let frame = reader.read_frame_at(offset)?;
         let h = &frame.header;
-        let (bytes, ext) = match format {
-            ExportFormat::Raw => (frame.payload.clone(), "raw"),
-            ExportFormat::Pnm => {
-                let ext = if PixelFormat(h.pixel_format).bits_per_pixel() == 24 {
-                    "ppm"
-                } else {
-                    "pgm"
-                };
-                (to_pnm(h, &frame.payload)?, ext)
-            }
+        let ext = format.extension(PixelFormat(h.pixel_format));
+        let bytes = match format {
+            ExportFormat::Raw => frame.payload.clone(),
+            ExportFormat::Pnm => to_pnm(h, &frame.payload)?,
+            ExportFormat::Png => to_image(h, &frame.payload, image::ImageFormat::Png)?,
+            ExportFormat::Tiff => to_image(h, &frame.payload, image::ImageFormat::Tiff)?,
         };
         let out = out_dir.join(format!(
             "cam{:02}-{:06}-b{}.{ext}",
@@ -209,9 +297,28 @@ mod tests {
     }
 
     #[test]
+    fn png_and_tiff_decode_to_the_same_pixels() {
+        let mono16 = [0x34, 0x12, 0xCD, 0xAB, 0, 0, 0xFF, 0xFF];
+        for format in [image::ImageFormat::Png, image::ImageFormat::Tiff] {
+            let bytes = to_image(&header(PixelFormat::MONO16, 2, 2, 8), &mono16, format).unwrap();
+            let img = image::load_from_memory_with_format(&bytes, format)
+                .unwrap()
+                .into_luma16();
+            assert_eq!(img.into_raw(), vec![0x1234, 0xABCD, 0, 0xFFFF]);
+            let bytes = to_image(&header(PixelFormat::BGR8, 1, 1, 3), &[1, 2, 3], format).unwrap();
+            let img = image::load_from_memory_with_format(&bytes, format)
+                .unwrap()
+                .into_rgb8();
+            assert_eq!(img.into_raw(), vec![3, 2, 1]);
+        }
+    }
+
+    #[test]
     fn short_payloads_and_unknown_formats_are_refused() {
         let e = to_pnm(&header(PixelFormat::MONO8, 4, 4, 3), &[0; 3]).unwrap_err();
         assert!(e.to_string().contains("frame #9"), "{e}");
         assert!(to_pnm(&header(PixelFormat(0x0123_4567), 1, 1, 8), &[0; 8]).is_err());
+        let png = image::ImageFormat::Png;
+        assert!(to_image(&header(PixelFormat::MONO8, 4, 4, 3), &[0; 3], png).is_err());
     }
 }

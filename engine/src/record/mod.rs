@@ -25,7 +25,8 @@
 //!   `header()`, `frames()` (verified frames), `read_frame_at(offset)`, `index()`, `scan() -> ScanReport`;
 //! - `inspect(&[PathBuf]) -> Result<InspectReport, ReadError>` (serde `Serialize`);
 //! - `export_frames(&[PathBuf], Range<u64>, ExportFormat, &Path) -> Result<Vec<PathBuf>, ExportError>`
-//!   (frames by sequence number; raw payloads or PGM/PPM), `to_pnm(&RecordHeader, &[u8])`.
+//!   (frames by sequence number; raw, PGM/PPM, PNG, TIFF), `to_pnm(&RecordHeader, &[u8])`,
+//!   `to_image(&RecordHeader, &[u8], image::ImageFormat)`.
 
 pub mod format;
 
@@ -40,7 +41,7 @@ mod uring;
 mod writer;
 
 pub use buffer::{AlignedBuf, FramePayload, RegionSlice};
-pub use export::{export_frames, to_pnm, ExportError, ExportFormat};
+pub use export::{export_frames, to_image, to_pnm, ExportError, ExportFormat};
 pub use format::{
     CameraIdentity, FileHeader, IndexEntry, RecordHeader, RecordKind, TimestampSource,
 };
