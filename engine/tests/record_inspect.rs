@@ -137,3 +137,83 @@ fn exported_images_and_raw_payloads_match_the_recorded_frames() {
         assert_eq!(png.into_raw(), frame.payload);
     }
 }
+
+#[test]
+fn tshark_reads_the_exported_pcapng_as_gvsp() {
+    let have_tshark = std::process::Command::new("tshark")
+        .arg("--version")
+        .output()
+        .is_ok();
+    if !have_tshark {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "tshark is not installed"
+        );
+        eprintln!("SKIPPED: tshark_reads_the_exported_pcapng_as_gvsp: tshark is not installed");
+        return;
+    }
+    let dir = temp_dir();
+    let config = RecorderConfig::new(vec![dir.path().to_path_buf()]);
+    let rec = Recorder::<AlignedBuf>::start(config, vec![camera(0, 64, 48)]).unwrap();
+    for b in [65_534u64, 65_535, 1, 2] {
+        let mut f = aligned_frame(0, b, FRAME);
+        f.meta.width = 64;
+        f.meta.height = 48;
+        rec.offer(f);
+    }
+    let summary = rec.stop();
+    let pcap = dir.path().join("cam0.pcapng");
+    let n = gvcap::record::export_pcapng(&summary.cameras[0].files, 1..4, &pcap).unwrap();
+    assert_eq!(n, 3);
+    let out = std::process::Command::new("tshark")
+        .args([
+            "-r",
+            pcap.to_str().unwrap(),
+            "-d",
+            "udp.port==20202,gvsp",
+            "-T",
+            "fields",
+        ])
+        .args([
+            "-e",
+            "gvsp.blockid16",
+            "-e",
+            "gvsp.format",
+            "-e",
+            "gvsp.pixel",
+            "-e",
+            "gvsp.sizex",
+        ])
+        .args(["-e", "gvsp.payloaddata", "-e", "_ws.expert"])
+        .output()
+        .expect("run tshark");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let rows: Vec<Vec<&str>> = text.lines().map(|l| l.split('\t').collect()).collect();
+    // Per frame: a leader, ceil(3072 / 1464) = 3 payload packets and a trailer.
+    assert_eq!(rows.len(), 3 * 5, "{text}");
+    for (i, block) in [65_535u64, 1, 2].iter().enumerate() {
+        let frame = &rows[i * 5..i * 5 + 5];
+        for row in frame {
+            assert_eq!(row[0], block.to_string(), "{text}");
+            assert!(
+                row.get(5).is_none_or(|e| e.is_empty()),
+                "tshark warns: {row:?}"
+            );
+        }
+        assert_eq!(frame[0][1], "0x01", "leader"); // GVSP packet format 1: leader
+        assert_eq!(frame[0][3], "64", "size x");
+        assert_eq!(frame[0][2], "0x01080001", "Mono8");
+        let hex: String = frame[1..4].iter().map(|r| r[4].replace(':', "")).collect();
+        let expected: String = (0..FRAME)
+            .map(|i| format!("{:02x}", pattern_byte(0, *block, i)))
+            .collect();
+        assert_eq!(hex, expected, "payload of block {block}");
+        assert_eq!(frame[1][1], "0x03", "payload");
+        assert_eq!(frame[4][1], "0x02", "trailer");
+    }
+}

@@ -1,4 +1,5 @@
-//! Exporting recorded frames: raw payloads, PGM/PPM, PNG and TIFF images.
+//! Exporting recorded frames: raw payloads, PGM/PPM, PNG and TIFF images,
+//! and pcapng captures of GVSP packets.
 //!
 //! Invariants:
 //! - only verified frames are exported (a damaged record is an error naming it);
@@ -16,7 +17,8 @@ use std::path::{Path, PathBuf};
 use crate::wire::gvsp::PixelFormat;
 
 use super::format::RecordHeader;
-use super::reader::{ReadError, RecordingReader};
+use super::pcapng::PcapngWriter;
+use super::reader::{Frame, ReadError, RecordingReader};
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -199,6 +201,54 @@ pub fn to_image(
     Ok(out.into_inner())
 }
 
+/// Writes the frames with sequence numbers in `sequences` from a camera's
+/// stripe files as GVSP packets into a pcapng capture at `out`.
+pub fn export_pcapng(
+    files: &[PathBuf],
+    sequences: Range<u64>,
+    out: &Path,
+) -> Result<u64, ExportError> {
+    let write_err = |source| ExportError::Write {
+        path: out.to_path_buf(),
+        source,
+    };
+    let file = fs::File::create(out).map_err(write_err)?;
+    let mut pcap = PcapngWriter::new(io::BufWriter::new(file)).map_err(write_err)?;
+    let mut frames = 0;
+    for_each_selected(files, &sequences, |frame| {
+        pcap.write_frame(&frame).map_err(write_err)?;
+        frames += 1;
+        Ok(())
+    })?;
+    pcap.finish().map_err(write_err)?;
+    Ok(frames)
+}
+
+/// Calls `f` with every verified frame of `files` whose sequence number is in
+/// `sequences`, in sequence order (one reader per file, records found through the index).
+fn for_each_selected(
+    files: &[PathBuf],
+    sequences: &Range<u64>,
+    mut f: impl FnMut(Frame) -> Result<(), ExportError>,
+) -> Result<(), ExportError> {
+    let mut readers = Vec::with_capacity(files.len());
+    let mut wanted = Vec::new();
+    for (i, path) in files.iter().enumerate() {
+        let mut reader = RecordingReader::open(path)?;
+        for entry in reader.index()? {
+            if sequences.contains(&entry.sequence) {
+                wanted.push((entry.sequence, i, entry.offset));
+            }
+        }
+        readers.push(reader);
+    }
+    wanted.sort_unstable();
+    for (_, i, offset) in wanted {
+        f(readers[i].read_frame_at(offset)?)?;
+    }
+    Ok(())
+}
+
 /// Exports the frames with sequence numbers in `sequences` from a camera's
 /// stripe files into `out_dir`; returns the files written, in sequence order.
 pub fn export_frames(
@@ -207,28 +257,8 @@ pub fn export_frames(
     format: ExportFormat,
     out_dir: &Path,
 ) -> Result<Vec<PathBuf>, ExportError> {
-    let mut wanted = Vec::new();
-    for path in files {
-        let mut reader = RecordingReader::open(path)?;
-        for entry in reader.index()? {
-            if sequences.contains(&entry.sequence) {
-                wanted.push((entry.sequence, path.clone(), entry.offset));
-            }
-        }
-    }
-    wanted.sort();
-    let mut written = Vec::with_capacity(wanted.len());
-    let mut readers: Vec<(PathBuf, RecordingReader<fs::File>)> = Vec::new();
-    for (_, path, offset) in wanted {
-        let i = match readers.iter().position(|(p, _)| *p == path) {
-            Some(i) => i,
-            None => {
-                readers.push((path.clone(), RecordingReader::open(&path)?));
-                readers.len() - 1
-            }
-        };
-        let reader = &mut readers[i].1;
-        let frame = reader.read_frame_at(offset)?;
+    let mut written = Vec::new();
+    for_each_selected(files, &sequences, |frame| {
         let h = &frame.header;
         let ext = format.extension(PixelFormat(h.pixel_format));
         let bytes = match format {
@@ -246,7 +276,8 @@ pub fn export_frames(
             source,
         })?;
         written.push(out);
-    }
+        Ok(())
+    })?;
     Ok(written)
 }
 

@@ -26,7 +26,8 @@
 //! - `inspect(&[PathBuf]) -> Result<InspectReport, ReadError>` (serde `Serialize`);
 //! - `export_frames(&[PathBuf], Range<u64>, ExportFormat, &Path) -> Result<Vec<PathBuf>, ExportError>`
 //!   (frames by sequence number; raw, PGM/PPM, PNG, TIFF), `to_pnm(&RecordHeader, &[u8])`,
-//!   `to_image(&RecordHeader, &[u8], image::ImageFormat)`.
+//!   `to_image(&RecordHeader, &[u8], image::ImageFormat)`;
+//! - `export_pcapng(&[PathBuf], Range<u64>, &Path) -> Result<u64, ExportError>` (GVSP packets for Wireshark).
 
 pub mod format;
 
@@ -34,6 +35,7 @@ mod backend;
 mod buffer;
 mod export;
 mod inspect;
+mod pcapng;
 mod pool;
 mod reader;
 mod stripe;
@@ -41,11 +43,12 @@ mod uring;
 mod writer;
 
 pub use buffer::{AlignedBuf, FramePayload, RegionSlice};
-pub use export::{export_frames, to_image, to_pnm, ExportError, ExportFormat};
+pub use export::{export_frames, export_pcapng, to_image, to_pnm, ExportError, ExportFormat};
 pub use format::{
     CameraIdentity, FileHeader, IndexEntry, RecordHeader, RecordKind, TimestampSource,
 };
 pub use inspect::{block_id_step, inspect, Alignment, CameraReport, Gap, InspectReport, Stats};
+pub use pcapng::PcapngWriter;
 pub use reader::{DamagedRecord, Frame, Frames, ReadError, RecordingReader, ScanReport};
 pub use uring::SharedRegion;
 pub use writer::{
