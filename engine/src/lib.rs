@@ -23,6 +23,8 @@ pub mod device;
 
 /// Time sources (system, TAI, PHC, test) behind the `Clock` trait.
 pub mod clock;
+/// Recording raw frames to disk: the on-disk format, the io_uring writer, the reader and inspection.
+pub mod record;
 /// Stream reception: GVSP reassembly, the hugepage frame ring, the UDP socket path.
 pub mod stream;
 /// The PTP-synchronized group start: sequence, verification, diagnosis, report.
