@@ -160,6 +160,13 @@ pub fn run(cli: Cli) -> Result<()> {
             println!("released");
             Ok(())
         }
+        Command::Inspect { files, json } => super::recording::run_inspect(&files, json),
+        Command::Export {
+            files,
+            frames,
+            format,
+            out,
+        } => super::recording::run_export(&files, &frames, format, &out),
         Command::Xml {
             cam,
             out,

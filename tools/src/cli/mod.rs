@@ -7,6 +7,7 @@
 mod camera_ref;
 mod commands;
 mod output;
+mod recording;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -134,6 +135,30 @@ pub enum Command {
         heartbeat_timeout_ms: Option<u64>,
         #[command(flatten)]
         connection: Connection,
+    },
+    /// Summarise recordings: per camera counts, block-id gaps, timestamps, alignment.
+    Inspect {
+        /// Recording files (all stripes and cameras of a recording).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Export recorded frames as images, raw payloads or a pcapng of GVSP packets.
+    Export {
+        /// Recording files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Record sequence numbers: A..B, A..=B, A.. or N.
+        #[arg(long, default_value = "0..")]
+        frames: String,
+        /// Output format.
+        #[arg(long, value_enum)]
+        format: recording::ExportKind,
+        /// Output directory (a file for pcapng).
+        #[arg(long, short = 'o')]
+        out: PathBuf,
     },
     /// Print the camera's GenICam XML (or write it to a file).
     Xml {
