@@ -132,12 +132,9 @@ pub(crate) struct Finished {
 
 /// One camera's receive-side state, owned by one receive thread.
 #[derive(Debug)]
-// The per-packet entry points serve the AF_XDP path, which comes next.
-#[allow(dead_code)]
 pub(crate) struct CameraStream {
     index: usize,
     source: Ipv4Addr,
-    port: u16,
     reassembler: Reassembler<RingProducer>,
     publisher: FramePublisher,
     resend: QueuedResend,
@@ -148,13 +145,11 @@ pub(crate) struct CameraStream {
     last_publish: Instant,
 }
 
-#[allow(dead_code)]
 impl CameraStream {
-    /// A stream for camera `index`, whose packets come from `source` to host port `port`.
+    /// A stream for camera `index`, whose packets come from `source`.
     pub fn new(
         index: usize,
         source: Ipv4Addr,
-        port: u16,
         reassembler: Reassembler<RingProducer>,
         resend: QueuedResend,
         live: Arc<Live>,
@@ -164,7 +159,6 @@ impl CameraStream {
         CameraStream {
             index,
             source,
-            port,
             reassembler,
             publisher,
             resend,
@@ -176,14 +170,19 @@ impl CameraStream {
         }
     }
 
-    /// Whether a packet from `source` to `port` belongs to this stream.
-    pub fn matches(&self, source: Ipv4Addr, port: u16) -> bool {
-        self.source == source && self.port == port
+    /// The camera's address (the source of its packets).
+    pub fn source(&self) -> Ipv4Addr {
+        self.source
     }
 
     /// The camera index.
     pub fn index(&self) -> usize {
         self.index
+    }
+
+    /// The counters other threads read.
+    pub fn live(&self) -> &Arc<Live> {
+        &self.live
     }
 
     /// Handles one datagram (given as one or more fragments) received at `now`.
@@ -366,14 +365,12 @@ mod tests {
         let mut stream = CameraStream::new(
             0,
             source,
-            5000,
             reassembler,
             QueuedResend::new(0, tx, Arc::clone(&live)),
             Arc::clone(&live),
             epoch,
         );
-        assert!(stream.matches(source, 5000));
-        assert!(!stream.matches(source, 5001));
+        assert_eq!(stream.source(), source);
         let packets = generator.block(7);
         let now = Instant::now();
         // Packet 2 is lost: a resend request must follow once its delay passed.

@@ -40,6 +40,7 @@ mod route;
 mod session;
 mod setup;
 mod udp_path;
+mod xdp_path;
 
 pub use frames::FrameStream;
 pub use options::{CameraSpec, CaptureOptions, PathRequest};

@@ -197,7 +197,6 @@ pub struct CaptureReport {
 }
 
 /// `a + b`, field by field, saturating.
-#[allow(dead_code)] // for the AF_XDP path
 pub(crate) fn add_rx(a: &mut RxCounters, b: &RxCounters) {
     a.packets = a.packets.saturating_add(b.packets);
     a.payload_bytes = a.payload_bytes.saturating_add(b.payload_bytes);
@@ -213,7 +212,6 @@ pub(crate) fn add_rx(a: &mut RxCounters, b: &RxCounters) {
 }
 
 /// `a + b`, field by field, saturating.
-#[allow(dead_code)] // for the AF_XDP path
 pub(crate) fn add_xsk(a: &mut XskStatistics, b: &XskStatistics) {
     a.rx_dropped = a.rx_dropped.saturating_add(b.rx_dropped);
     a.rx_invalid_descs = a.rx_invalid_descs.saturating_add(b.rx_invalid_descs);

@@ -34,6 +34,7 @@ use super::report::{
 use super::route::{route_to, route_via, Route};
 use super::setup::{prepare, Prepared};
 use super::udp_path::UdpCamera;
+use super::xdp_path::{OpenedXdp, XdpInterface};
 use super::CaptureError;
 
 /// Resend requests queued between the receive threads and the control thread.
@@ -48,6 +49,8 @@ pub struct CaptureSession {
     setups: Vec<CameraSetup>,
     lives: Vec<Arc<Live>>,
     frames: FrameStream,
+    opened: Vec<OpenedXdp>,
+    xdp: Vec<XdpInterface>,
     udp: Vec<UdpCamera>,
     control: Option<Control>,
     notes: Vec<String>,
@@ -95,6 +98,8 @@ impl CaptureSession {
             setups: Vec::with_capacity(n),
             lives: (0..n).map(|_| Arc::new(Live::default())).collect(),
             frames: FrameStream::new(Vec::new()),
+            opened: Vec::new(),
+            xdp: Vec::new(),
             udp: Vec::new(),
             control: None,
             notes: Vec::new(),
@@ -107,7 +112,10 @@ impl CaptureSession {
         let paths = session.choose_paths(&routes)?;
         let mut prepared: Vec<Prepared> = Vec::with_capacity(n);
         for (index, route) in routes.iter().enumerate() {
-            let path = paths(&route.interface);
+            let path = paths
+                .iter()
+                .find(|(name, _)| *name == route.interface)
+                .map_or(ReceivePath::Udp, |(_, path)| *path);
             let p = prepare(index, &session.specs[index], route, path, &session.options)?;
             session.setups.push(p.setup.clone());
             session.notes.extend(p.note.clone());
@@ -137,7 +145,6 @@ impl CaptureSession {
             streams.push(CameraStream::new(
                 index,
                 p.setup.camera_ip,
-                p.setup.port,
                 reassembler,
                 QueuedResend::new(index, requests_tx.clone(), Arc::clone(&live)),
                 live,
@@ -149,19 +156,52 @@ impl CaptureSession {
         session.frames = FrameStream::new(receivers);
 
         let mut cores = session.options.cores.clone().into_iter().cycle();
-        let kernel_ports: Vec<KernelPort> = Vec::new();
+        let mut kernel_ports = Vec::new();
+        let mut groups: Vec<Vec<(CameraStream, u16)>> =
+            session.opened.iter().map(|_| Vec::new()).collect();
         for (p, stream) in prepared.into_iter().zip(streams) {
             let Prepared { setup, socket, .. } = p;
-            // The socket path binds the port itself.
-            drop(socket);
-            let udp = UdpCamera::spawn(
-                stream,
-                &setup.name,
-                std::net::SocketAddrV4::new(setup.host, setup.port),
-                IpAddr::V4(setup.camera_ip),
-                cores.next(),
-            )?;
-            session.udp.push(udp);
+            match setup.path {
+                ReceivePath::Xdp => {
+                    // The kernel socket keeps the port ours and counts what the
+                    // program passes to the kernel for it.
+                    kernel_ports.push(KernelPort {
+                        socket,
+                        camera: IpAddr::V4(setup.camera_ip),
+                        live: Arc::clone(stream.live()),
+                    });
+                    let group = session
+                        .opened
+                        .iter()
+                        .position(|o| o.interface() == setup.interface)
+                        .ok_or_else(|| {
+                            CaptureError::Thread(format!(
+                                "no AF_XDP socket open on {} for camera {}",
+                                setup.interface, setup.index
+                            ))
+                        })?;
+                    groups[group].push((stream, setup.port));
+                }
+                ReceivePath::Udp => {
+                    // The socket path binds the port itself.
+                    drop(socket);
+                    let udp = UdpCamera::spawn(
+                        stream,
+                        &setup.name,
+                        std::net::SocketAddrV4::new(setup.host, setup.port),
+                        IpAddr::V4(setup.camera_ip),
+                        cores.next(),
+                    )?;
+                    session.udp.push(udp);
+                }
+            }
+        }
+        for (opened, group) in std::mem::take(&mut session.opened).into_iter().zip(groups) {
+            let interface = opened.interface().to_string();
+            let running = opened
+                .start(group, &mut cores)
+                .map_err(|source| CaptureError::Xdp { interface, source })?;
+            session.xdp.push(running);
         }
 
         let targets = session
@@ -187,23 +227,46 @@ impl CaptureSession {
         Ok(session)
     }
 
-    /// Decides the receive path of each interface.
+    /// Decides the receive path of each interface, attaching AF_XDP where
+    /// it is asked for (or allowed, in `Auto`) and works.
     fn choose_paths(
         &mut self,
-        _routes: &[Route],
-    ) -> Result<impl Fn(&str) -> ReceivePath, CaptureError> {
-        match self.options.path {
-            PathRequest::Udp => {}
-            PathRequest::Auto => self
-                .notes
-                .push("AF_XDP receive is not built in yet; using UDP sockets".into()),
-            PathRequest::Xdp => {
-                return Err(CaptureError::Config(
-                    "the AF_XDP receive path is not built in yet; use --path udp".into(),
-                ))
+        routes: &[Route],
+    ) -> Result<Vec<(String, ReceivePath)>, CaptureError> {
+        let mut paths: Vec<(String, ReceivePath)> = Vec::new();
+        for route in routes {
+            let interface = &route.interface;
+            if paths.iter().any(|(name, _)| name == interface) {
+                continue;
             }
+            let path = match self.options.path {
+                PathRequest::Udp => ReceivePath::Udp,
+                PathRequest::Xdp | PathRequest::Auto => {
+                    match OpenedXdp::open(interface, &self.options) {
+                        Ok(opened) => {
+                            self.opened.push(opened);
+                            ReceivePath::Xdp
+                        }
+                        Err(source) if self.options.path == PathRequest::Auto => {
+                            let note = format!(
+                                "AF_XDP is not usable on {interface} ({source}); receiving through UDP sockets"
+                            );
+                            tracing::warn!("{note}");
+                            self.notes.push(note);
+                            ReceivePath::Udp
+                        }
+                        Err(source) => {
+                            return Err(CaptureError::Xdp {
+                                interface: interface.clone(),
+                                source,
+                            })
+                        }
+                    }
+                }
+            };
+            paths.push((interface.clone(), path));
         }
-        Ok(|_: &str| ReceivePath::Udp)
+        Ok(paths)
     }
 
     /// How each camera's stream was set up, by index.
@@ -250,26 +313,8 @@ impl CaptureSession {
         }
         self.drain();
 
-        let n = self.specs.len();
-        let mut finished: Vec<Option<Finished>> = (0..n).map(|_| None).collect();
-        for udp in self.udp.drain(..) {
-            let index = udp.index();
-            match udp.stop() {
-                Ok((stream, result)) => {
-                    if let Err(err) = result {
-                        self.notes
-                            .push(format!("camera {index}: receive socket failed: {err}"));
-                    }
-                    finished[index] = Some(stream.finish());
-                }
-                Err(err) => {
-                    failure.get_or_insert(err);
-                }
-            }
-        }
-        if let Some(control) = self.control.take() {
-            control.stop();
-        }
+        // Nothing more is expected: close the channels before the receivers
+        // go, so no packet meets a closed port.
         for setup in &self.setups {
             if let Some(spec) = self.specs.get(setup.index) {
                 if let Err(err) = spec.camera.close_stream(setup.channel) {
@@ -279,6 +324,48 @@ impl CaptureSession {
             }
         }
 
+        let n = self.specs.len();
+        let mut finished: Vec<Option<Finished>> = (0..n).map(|_| None).collect();
+        let mut xdp_reports = Vec::new();
+        for xdp in self.xdp.drain(..) {
+            let stopped = xdp.stop();
+            for stream in stopped.streams {
+                let index = stream.index();
+                if let Some(slot) = finished.get_mut(index) {
+                    *slot = Some(stream.finish());
+                }
+            }
+            if let Some(source) = stopped.failure {
+                failure.get_or_insert(CaptureError::Xdp {
+                    interface: stopped.interface.clone(),
+                    source,
+                });
+            }
+            xdp_reports.push((stopped.interface, stopped.report));
+        }
+        // Opened but never started (start failed half way): detach.
+        self.opened.clear();
+        for udp in self.udp.drain(..) {
+            let index = udp.index();
+            match udp.stop() {
+                Ok((stream, result)) => {
+                    if let Err(err) = result {
+                        self.notes
+                            .push(format!("camera {index}: receive socket failed: {err}"));
+                    }
+                    if let Some(slot) = finished.get_mut(index) {
+                        *slot = Some(stream.finish());
+                    }
+                }
+                Err(err) => {
+                    failure.get_or_insert(err);
+                }
+            }
+        }
+        if let Some(control) = self.control.take() {
+            control.stop();
+        }
+
         let mut interfaces: Vec<InterfaceReport> = Vec::new();
         let mut cameras = Vec::with_capacity(self.setups.len());
         for setup in &self.setups {
@@ -286,7 +373,10 @@ impl CaptureSession {
                 interfaces.push(InterfaceReport {
                     name: setup.interface.clone(),
                     path: setup.path,
-                    xdp: None,
+                    xdp: xdp_reports
+                        .iter()
+                        .find(|(name, _)| *name == setup.interface)
+                        .map(|(_, report)| report.clone()),
                 });
             }
             let live = &self.lives[setup.index];
@@ -317,7 +407,7 @@ impl CaptureSession {
     /// Waits until every camera with a receive thread is quiet and has no
     /// frame in flight, or `drain_timeout` passed.
     fn drain(&self) {
-        if self.udp.is_empty() {
+        if self.udp.is_empty() && self.xdp.is_empty() {
             return;
         }
         let resend = &self.options.resend;
