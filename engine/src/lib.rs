@@ -6,6 +6,8 @@
 //!   privilege and heartbeat, discovery);
 //! - [`genicam`]: the camera's XML description and feature access by name;
 //! - [`xdp`]: kernel-bypass receive (XDP steering, AF_XDP sockets, workers).
+//! - [`capture`]: the capture pipeline built on them (stream setup, receive
+//!   paths, resends, frames of many cameras, counters).
 //! - [`sync`]: the PTP-synchronized start of a group of cameras (sans-IO
 //!   sequence, verification, diagnosis, report, driver).
 //!
@@ -20,6 +22,9 @@ pub mod genicam;
 
 /// The GVCP client: one camera's control channel, discovery and privilege.
 pub mod device;
+
+/// The capture pipeline: cameras' streams set up, received and reassembled into frames.
+pub mod capture;
 
 /// Time sources (system, TAI, PHC, test) behind the `Clock` trait.
 pub mod clock;

@@ -35,6 +35,12 @@ pub trait PacketSink {
         rx_timestamp_ns: u64,
         hw_stamp: bool,
     );
+
+    /// Called by the receive worker when a poll found nothing, and after
+    /// each blocking wait (so at least once per `WorkerConfig::poll_timeout`
+    /// while no packet arrives): the place to run timers. The default does
+    /// nothing.
+    fn on_idle(&mut self) {}
 }
 
 /// `XDP_PKT_CONTD` (`<linux/if_xdp.h>`): more descriptors of this packet follow.

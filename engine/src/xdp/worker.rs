@@ -9,7 +9,10 @@
 //!   poll() with a timeout, so it never holds a core that has nothing to do
 //!   (a 2-core machine is not starved);
 //! - `stop` is seen within one poll timeout; the socket and the sink are
-//!   handed back to the caller when the thread ends.
+//!   handed back to the caller when the thread ends;
+//! - the sink's `on_idle` runs after every empty poll and every blocking
+//!   wait, so its timers advance at least once per poll timeout without
+//!   traffic.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -236,11 +239,13 @@ fn run<S: PacketSink>(
             continue;
         }
         idle += 1;
+        sink.on_idle();
         if idle < config.spin_polls {
             std::hint::spin_loop();
             continue;
         }
         socket.wait(config.poll_timeout);
+        sink.on_idle();
         idle = 0;
         live.store(&socket.counters());
     }
