@@ -160,6 +160,7 @@ pub fn run(cli: Cli) -> Result<()> {
             println!("released");
             Ok(())
         }
+        Command::Capture(args) => super::capture::run(args),
         Command::Xml {
             cam,
             out,
