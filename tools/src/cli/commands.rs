@@ -167,6 +167,7 @@ pub fn run(cli: Cli) -> Result<()> {
             format,
             out,
         } => super::recording::run_export(&files, &frames, format, &out),
+        Command::Sync(args) => super::sync::run(args),
         Command::Xml {
             cam,
             out,

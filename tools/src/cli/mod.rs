@@ -1,4 +1,4 @@
-//! `gvcap` commands: discover, features, get, set, exec, xml.
+//! `gvcap` commands: discover, features, get, set, exec, xml, sync.
 //!
 //! A camera (`CAM`) is named by its IP address, its serial number or its
 //! user-defined name; names are resolved by a discovery broadcast on the
@@ -8,6 +8,10 @@ mod camera_ref;
 mod commands;
 mod output;
 mod recording;
+/// The rig file of `gvcap sync --rig`.
+pub mod rig_file;
+/// `gvcap sync`: the PTP-synchronized group start.
+pub mod sync;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -160,6 +164,9 @@ pub enum Command {
         #[arg(long, short = 'o')]
         out: PathBuf,
     },
+    /// Start cameras together at one PTP time and verify the result: PTP lock,
+    /// gated start, frame alignment, offsets (see `gvcap sync --help`).
+    Sync(sync::SyncArgs),
     /// Print the camera's GenICam XML (or write it to a file).
     Xml {
         /// The camera (IP address, serial number or user name).
