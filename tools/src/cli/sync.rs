@@ -494,19 +494,27 @@ enum GateState {
     Failed(String),
 }
 
-/// Whether the capture listens yet; the cameras' latches wait on it.
+/// Whether the capture listens yet; the cameras' latches ask for it and
+/// wait on it. The request goes through a channel of its own because the
+/// control thread hands its events over only between ops, so the phase
+/// change that would start the capture may still be queued behind the latch.
 #[derive(Debug)]
 struct CaptureGate {
     state: Mutex<GateState>,
     changed: Condvar,
+    request: Sender<()>,
 }
 
 impl CaptureGate {
-    fn new() -> Self {
-        CaptureGate {
+    /// A pending gate, and the receiver of its requests for the capture.
+    fn new() -> (Self, crossbeam_channel::Receiver<()>) {
+        let (request, requests) = crossbeam_channel::bounded(1);
+        let gate = CaptureGate {
             state: Mutex::new(GateState::Pending),
             changed: Condvar::new(),
-        }
+            request,
+        };
+        (gate, requests)
     }
 
     fn set(&self, state: GateState) {
@@ -514,6 +522,7 @@ impl CaptureGate {
         self.changed.notify_all();
     }
 
+    /// Asks for the capture (once is enough) and waits until it is ready.
     fn wait(&self, timeout: Duration) -> Result<(), String> {
         let deadline = Instant::now() + timeout;
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
@@ -521,7 +530,10 @@ impl CaptureGate {
             match &*state {
                 GateState::Ready => return Ok(()),
                 GateState::Failed(why) => return Err(why.clone()),
-                GateState::Pending => {}
+                GateState::Pending => {
+                    // Full means a request is already waiting to be seen.
+                    let _ = self.request.try_send(());
+                }
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
@@ -811,7 +823,8 @@ pub fn run(args: SyncArgs) -> Result<()> {
     }
     let (clock, clock_kind) = choose_clock(&interfaces, &mut settings.capture, &mut notes);
 
-    let gate_state = Arc::new(CaptureGate::new());
+    let (gate_state, capture_requests) = CaptureGate::new();
+    let gate_state = Arc::new(gate_state);
     let cameras: Vec<Box<dyn SyncCamera + Send>> = opened
         .iter()
         .map(|o| {
@@ -871,53 +884,60 @@ pub fn run(args: SyncArgs) -> Result<()> {
     let mut capture_error: Option<String> = None;
     let mut feeder: Option<JoinHandle<FeedStats>> = None;
     loop {
-        let event = match event_rx.recv_timeout(Duration::from_millis(200)) {
-            Ok(event) => event,
-            Err(RecvTimeoutError::Timeout) => continue,
-            Err(RecvTimeoutError::Disconnected) => break,
+        let event = crossbeam_channel::select! {
+            recv(event_rx) -> event => match event {
+                Ok(event) => Some(event),
+                Err(_) => break,
+            },
+            recv(capture_requests) -> _ => None,
         };
-        if let Some(line) = describe_event(&event, &names) {
+        if let Some(line) = event.as_ref().and_then(|e| describe_event(e, &names)) {
             progress(&line);
         }
-        match event {
-            Event::Phase(Phase::AwaitingLock | Phase::Latching | Phase::Arming)
-                if session.is_none() && capture_error.is_none() =>
-            {
-                let started = CaptureSession::start(specs.clone(), settings.capture.clone())
-                    .map_err(|e| format!("{:#}", anyhow::Error::from(e)))
-                    .and_then(|s| {
-                        spawn_feeder(
-                            s.frames(),
-                            converter.clone(),
-                            clock.clone(),
-                            Arc::clone(&gate),
-                            frame_tx.clone(),
-                            Arc::clone(&feeder_stop),
-                        )
-                        .map(|f| (s, f))
-                        .map_err(|e| format!("{e:#}"))
-                    });
-                match started {
-                    Ok((s, f)) => {
-                        for setup in s.setups() {
-                            progress(&format!(
-                                "{}: receiving on {} via {}",
-                                setup.name, setup.interface, setup.path
-                            ));
-                        }
-                        session = Some(s);
-                        feeder = Some(f);
-                        gate_state.set(GateState::Ready);
+        let wanted = match &event {
+            // The settings hold on every camera: receive from now on.
+            Some(Event::Phase(Phase::AwaitingLock | Phase::Latching | Phase::Arming)) | None => {
+                true
+            }
+            Some(Event::Started { gate: at }) => {
+                gate.store(at.0, Ordering::Release);
+                false
+            }
+            Some(_) => false,
+        };
+        if wanted && session.is_none() && capture_error.is_none() {
+            let started = CaptureSession::start(specs.clone(), settings.capture.clone())
+                .map_err(|e| format!("{:#}", anyhow::Error::from(e)))
+                .and_then(|s| {
+                    spawn_feeder(
+                        s.frames(),
+                        converter.clone(),
+                        clock.clone(),
+                        Arc::clone(&gate),
+                        frame_tx.clone(),
+                        Arc::clone(&feeder_stop),
+                    )
+                    .map(|f| (s, f))
+                    .map_err(|e| format!("{e:#}"))
+                });
+            match started {
+                Ok((s, f)) => {
+                    for setup in s.setups() {
+                        progress(&format!(
+                            "{}: receiving on {} via {}",
+                            setup.name, setup.interface, setup.path
+                        ));
                     }
-                    Err(why) => {
-                        progress(&format!("capture: {why}"));
-                        gate_state.set(GateState::Failed(why.clone()));
-                        capture_error = Some(why);
-                    }
+                    session = Some(s);
+                    feeder = Some(f);
+                    gate_state.set(GateState::Ready);
+                }
+                Err(why) => {
+                    progress(&format!("capture: {why}"));
+                    gate_state.set(GateState::Failed(why.clone()));
+                    capture_error = Some(why);
                 }
             }
-            Event::Started { gate: at } => gate.store(at.0, Ordering::Release),
-            _ => {}
         }
     }
     let outcome = handle
@@ -1184,11 +1204,17 @@ mod tests {
 
     #[test]
     fn the_capture_gate_releases_waiters_or_tells_them_why_not() {
-        let gate = Arc::new(CaptureGate::new());
+        let (gate, requests) = CaptureGate::new();
+        let gate = Arc::new(gate);
+        assert!(requests.try_recv().is_err(), "nothing asked yet");
         assert!(gate
             .wait(Duration::from_millis(20))
             .unwrap_err()
             .contains("not ready"));
+        assert!(
+            requests.try_recv().is_ok(),
+            "the waiter asked for the capture"
+        );
         let setter = Arc::clone(&gate);
         let t = thread::spawn(move || {
             thread::sleep(Duration::from_millis(30));
