@@ -2,7 +2,9 @@
 //! (two-step) as grandmaster: a camera whose frame rate clamps (gvsim
 //! `--max-frame-rate`), a camera whose PTP never locks (gvsim
 //! `--ptp-never-lock`), and a one-step request against the two-step
-//! grandmaster. No camera is armed in any of them. Needs root.
+//! grandmaster. No camera is armed in any of them. The first goes through a
+//! rig file, whose interfaces are checked against the host's routes. Needs
+//! root.
 
 mod support;
 mod sync_rig;
@@ -12,7 +14,8 @@ use std::time::Duration;
 use serde_json::Value;
 use sync_rig::{text, SyncRig};
 
-/// Runs `gvcap sync CAMS ARGS --json -q`, which must fail; its report.
+/// Runs `gvcap sync CAMS ARGS --json -q` (no CAMS: ARGS name a rig file),
+/// which must fail; its report.
 fn failing_sync(rig: &SyncRig, cams: &[usize], args: &[&str]) -> Value {
     let ips: Vec<String> = cams.iter().map(|&i| rig.ip(i)).collect();
     let mut line = vec!["sync"];

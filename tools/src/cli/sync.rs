@@ -637,8 +637,11 @@ fn tick_frequency(camera: &Camera, notes: &mut Vec<String>) -> u64 {
     }
 }
 
+/// Opens every camera, checks where each is reached, and only then takes
+/// control of them and reads their XML: a wrong or missing camera is found
+/// before any camera is written to.
 fn open_cameras(settings: &Settings, notes: &mut Vec<String>) -> Result<Vec<Opened>> {
-    let mut opened: Vec<Opened> = Vec::new();
+    let mut reached: Vec<(Camera, String)> = Vec::new();
     for cam in &settings.cameras {
         let mut connection = Connection {
             interface: cam
@@ -649,14 +652,14 @@ fn open_cameras(settings: &Settings, notes: &mut Vec<String>) -> Result<Vec<Open
             retries: settings.client.retries,
         };
         let heartbeat = settings.client.heartbeat_timeout;
-        let mut camera = camera_ref::open_with(&cam.id, &mut connection, |c| {
+        let camera = camera_ref::open_with(&cam.id, &mut connection, |c| {
             c.heartbeat_timeout = heartbeat;
         })
         .with_context(|| format!("opening camera {}", cam.id))?;
-        if let Some(other) = opened.iter().find(|o| o.camera.ip() == camera.ip()) {
+        if let Some((other, _)) = reached.iter().find(|(o, _)| o.ip() == camera.ip()) {
             bail!(
                 "{} and {} are the same camera ({}); name each camera once",
-                other.camera.name(),
+                other.name(),
                 cam.id,
                 camera.ip()
             );
@@ -678,6 +681,10 @@ fn open_cameras(settings: &Settings, notes: &mut Vec<String>) -> Result<Vec<Open
                 );
             }
         }
+        reached.push((camera, route.interface));
+    }
+    let mut opened = Vec::with_capacity(reached.len());
+    for (mut camera, interface) in reached {
         camera
             .take_control(Privilege::Control)
             .with_context(|| format!("camera {}: taking control", camera.name()))?;
@@ -688,7 +695,7 @@ fn open_cameras(settings: &Settings, notes: &mut Vec<String>) -> Result<Vec<Open
             camera: Arc::new(camera),
             features: Arc::new(features),
             tick_hz,
-            interface: route.interface,
+            interface,
         });
     }
     Ok(opened)

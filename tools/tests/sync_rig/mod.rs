@@ -96,6 +96,11 @@ impl SyncRig {
         self.rig.cameras()[i].address.to_string()
     }
 
+    /// The host interface camera `i` is reached through.
+    pub fn host_interface(&self, i: usize) -> String {
+        self.rig.cameras()[i].host_interface.clone()
+    }
+
     /// Camera `i`'s host-side address.
     pub fn host_ip(&self, i: usize) -> Ipv4Addr {
         self.rig.cameras()[i].host_address
