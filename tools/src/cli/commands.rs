@@ -168,6 +168,7 @@ pub fn run(cli: Cli) -> Result<()> {
             out,
         } => super::recording::run_export(&files, &frames, format, &out),
         Command::Capture(args) => super::capture::run(args),
+        Command::Sync(args) => super::sync::run(args),
         Command::Xml {
             cam,
             out,

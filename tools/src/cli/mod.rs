@@ -1,4 +1,5 @@
-//! `gvcap` commands: discover, features, get, set, exec, xml, capture.
+//! `gvcap` commands: discover, features, get, set, exec, control, xml,
+//! capture, sync, inspect, export.
 //!
 //! A camera (`CAM`) is named by its IP address, its serial number or its
 //! user-defined name; names are resolved by a discovery broadcast on the
@@ -10,6 +11,10 @@ pub mod capture;
 mod commands;
 mod output;
 mod recording;
+/// The rig file of `gvcap sync --rig`.
+pub mod rig_file;
+/// `gvcap sync`: the PTP-synchronized group start.
+pub mod sync;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -165,6 +170,9 @@ pub enum Command {
     /// Receive N frames from each camera (AF_XDP or UDP sockets) and print
     /// per-camera counters and throughput.
     Capture(capture::CaptureArgs),
+    /// Start cameras together at one PTP time and verify the result: PTP lock,
+    /// gated start, frame alignment, offsets (see `gvcap sync --help`).
+    Sync(sync::SyncArgs),
     /// Print the camera's GenICam XML (or write it to a file).
     Xml {
         /// The camera (IP address, serial number or user name).
