@@ -1,4 +1,4 @@
-//! `gvcap` commands: discover, features, get, set, exec, xml.
+//! `gvcap` commands: discover, features, get, set, exec, xml, record, inspect, export.
 //!
 //! A camera (`CAM`) is named by its IP address, its serial number or its
 //! user-defined name; names are resolved by a discovery broadcast on the
@@ -7,6 +7,7 @@
 mod camera_ref;
 mod commands;
 mod output;
+mod record;
 mod recording;
 
 use std::path::PathBuf;
@@ -136,6 +137,8 @@ pub enum Command {
         #[command(flatten)]
         connection: Connection,
     },
+    /// Record cameras to disk (io_uring, O_DIRECT) until --duration, --frames or Ctrl-C.
+    Record(record::RecordArgs),
     /// Summarise recordings: per camera counts, block-id gaps, timestamps, alignment.
     Inspect {
         /// Recording files (all stripes and cameras of a recording).
