@@ -11,7 +11,8 @@
 //!   complete record, at least as many frames as the last progress line
 //!   reported, and `gvcap inspect` says how many;
 //! - a full disk (a small ext4 image loop-mounted by the test): recording
-//!   stops with a clear message, the files are closed, valid and verified.
+//!   stops with a clear message, the files are closed, valid and verified;
+//! - SIGINT: acquisition stops, frames in flight are written, files closed.
 //!
 //! The tests take turns (one lock): two rigs at once on a 2-core machine
 //! would make frames late for reasons that are not the recorder's.
@@ -535,6 +536,74 @@ fn kill_9_while_recording_leaves_files_readable_to_the_last_complete_record() {
         read_back,
         "{human}"
     );
+}
+
+#[test]
+fn sigint_stops_acquisition_drains_and_closes_every_file() {
+    let _turn = turn();
+    if !support::require_privileges("sigint_stops_recording") {
+        return;
+    }
+    let rig = rig(2);
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = record_cmd(&rig, dir.path(), 25, &["--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(n) = progress_frames(&line) {
+                let _ = tx.send(n);
+            }
+            all += &line;
+            all.push('\n');
+        }
+        all
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut reported = 0;
+    while reported < 40 && Instant::now() < deadline {
+        if let Ok(n) = rx.recv_timeout(Duration::from_millis(200)) {
+            reported = n;
+        }
+    }
+    let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::INT).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let log = reader.join().unwrap();
+    drop(rig);
+    assert!(reported >= 40, "no progress before the deadline:\n{log}");
+    assert!(
+        out.status.success(),
+        "Ctrl-C is a normal end: {}\n{log}",
+        out.status
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["stopped_by"], "interrupted", "{summary}");
+    assert_eq!(summary["dropped"], 0, "{summary}");
+    let files = gvrec_files(dir.path());
+    assert_eq!(files.len(), 2);
+    let mut read_back = 0;
+    for file in &files {
+        let back = read_and_verify(file);
+        for pair in back.frames.windows(2) {
+            assert_eq!(pair[1].header.block_id, pair[0].header.block_id + 1);
+        }
+        read_back += back.frames.len() as u64;
+    }
+    assert!(read_back >= reported, "{read_back} < {reported}");
+    assert_eq!(summary["frames"], read_back, "{summary}");
+    let report = inspect_json(&files);
+    for c in report["cameras"].as_array().unwrap() {
+        assert_eq!(c["closed"], true, "{c}");
+        assert_eq!(c["stopped_on_error"], false, "{c}");
+        assert_eq!(c["torn_bytes"], 0, "{c}");
+        assert_eq!(c["gaps"].as_array().unwrap().len(), 0, "{c}");
+    }
 }
 
 /// A small ext4 filesystem in a file, loop-mounted; unmounted and removed on drop.
