@@ -91,8 +91,9 @@ pub struct RecordArgs {
     /// Frame slots per camera: frames being received, queued and being written.
     #[arg(long, default_value_t = 32)]
     pub ring_slots: usize,
-    /// Writes in flight (io_uring queue depth; a frame is two writes).
-    #[arg(long, default_value_t = 64)]
+    /// Writes in flight (io_uring queue depth; a frame is two writes). Keep
+    /// it below twice the ring slots, or the writer can hold every slot.
+    #[arg(long, default_value_t = 32)]
     pub io_depth: u32,
     /// Write through the page cache instead of O_DIRECT.
     #[arg(long)]
