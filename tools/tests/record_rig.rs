@@ -185,13 +185,15 @@ fn read_and_verify_damaged(file: &Path) -> ReadBack {
 
 /// The recording the export tests share: 4 cameras, [`FRAMES`] each.
 struct Recording {
-    _dir: tempfile::TempDir,
     files: Vec<PathBuf>,
     summary: serde_json::Value,
     stderr: String,
 }
 
 /// Records once per test process (the rig is gone when this returns); `None` when skipped.
+///
+/// A static is never dropped, so the files live in cargo's scratch
+/// directory for tests (target/tmp), replaced by the next run, not in /tmp.
 fn recording() -> Option<&'static Recording> {
     static RECORDING: OnceLock<Option<Recording>> = OnceLock::new();
     RECORDING
@@ -200,8 +202,10 @@ fn recording() -> Option<&'static Recording> {
                 return None;
             }
             let rig = rig(4);
-            let dir = tempfile::tempdir().unwrap();
-            let out = record_cmd(&rig, dir.path(), 25, &["--frames", &FRAMES.to_string()])
+            let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("record_rig_shared");
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            let out = record_cmd(&rig, &dir, 25, &["--frames", &FRAMES.to_string()])
                 .arg("--json")
                 .output()
                 .unwrap();
@@ -210,8 +214,7 @@ fn recording() -> Option<&'static Recording> {
                 .unwrap_or_else(|e| panic!("summary is not JSON ({e}): {}", text(&out)));
             drop(rig);
             Some(Recording {
-                files: gvrec_files(dir.path()),
-                _dir: dir,
+                files: gvrec_files(&dir),
                 summary,
                 stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
             })
