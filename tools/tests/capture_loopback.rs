@@ -120,10 +120,25 @@ fn socket_path_captures_verified_frames_and_repairs_loss_with_resends() {
     let lossy = &report.cameras[1].stream;
     assert!(lossy.packets_resent > 10, "{lossy:?}, sender {lost:?}");
     assert!(lossy.resend_requests > 0, "{lossy:?}");
-    // Every packet the camera dropped was asked for and came back.
+    // Every packet the camera dropped was asked for and came back once;
+    // every frame it sent was delivered complete.
     assert!(
         lossy.resend_packets_requested >= lossy.packets_resent,
         "{lossy:?}"
+    );
+    assert!(lost.lost > 10, "{lost:?}");
+    assert_eq!(
+        lossy.packets_resent, lost.lost,
+        "{lossy:?}, sender {lost:?}"
+    );
+    assert_eq!(
+        lossy.frames_completed, lost.frames,
+        "{lossy:?}, sender {lost:?}"
+    );
+    let clean_sender = sim.cameras()[0].stream_stats();
+    assert_eq!(
+        clean.frames_completed, clean_sender.frames,
+        "{clean_sender:?}"
     );
 }
 

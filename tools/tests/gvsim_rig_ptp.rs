@@ -1,6 +1,7 @@
 //! gvsim's PTP slave against linuxptp's ptp4l as grandmaster on a rig:
 //! four cameras with different oscillators lock and stay locked, a camera
-//! in the wrong PtpMode never does, and tshark decodes the PTP traffic.
+//! in the wrong PtpMode never does, nor one with the never-lock fault, and
+//! tshark decodes the PTP traffic.
 //! Needs root.
 //!
 //! The rig is the direct topology (one link per camera): with software
@@ -58,11 +59,15 @@ fn four_drifting_cameras_lock_to_ptp4l_and_a_wrong_mode_never_does() {
     {
         return;
     }
-    let sim = GvsimRig::up(5, Topology::Direct, 1500, true, |cam| {
+    let sim = GvsimRig::up(6, Topology::Direct, 1500, true, |cam| {
         let i = (cam.index as usize - 1).min(3);
-        ["--drift-ppm", DRIFTS[i], "--offset-ns", OFFSETS[i]]
+        let mut args: Vec<String> = ["--drift-ppm", DRIFTS[i], "--offset-ns", OFFSETS[i]]
             .map(String::from)
-            .to_vec()
+            .to_vec();
+        if cam.index == 6 {
+            args.push("--ptp-never-lock".into());
+        }
+        args
     });
     let rig = &sim.rig;
     let pcap = rig.state_dir().join("ptp.pcapng");
@@ -88,6 +93,7 @@ fn four_drifting_cameras_lock_to_ptp4l_and_a_wrong_mode_never_does() {
         .map(|c| open(rig.host_ns(), c.address))
         .collect();
     for (k, (camera, map)) in cameras.iter().enumerate() {
+        // Camera 5 expects one-step Syncs from a two-step master.
         let mode = if k == 4 { "OneStep" } else { "TwoStep" };
         map.set_from_str(camera, "PtpMode", mode).unwrap();
         assert_eq!(get(map, camera, "PtpEnable"), FeatureValue::Boolean(true));
@@ -146,12 +152,18 @@ fn four_drifting_cameras_lock_to_ptp4l_and_a_wrong_mode_never_does() {
         worst.iter().all(|w| *w < 2_000),
         "worst |PtpOffset| per camera (ns): {worst:?}"
     );
-    // The camera expecting one-step Syncs found the master but never locked to it.
-    assert!(!seen[4].contains(&slave), "{:?}", seen[4]);
-    assert_eq!(
-        get(&cameras[4].1, &cameras[4].0, "PtpStatus"),
-        FeatureValue::Enumeration("Uncalibrated".into())
-    );
+    // The camera expecting one-step Syncs found the master but never locked to it,
+    // and neither did the one that never corrects its clock, whose offset keeps
+    // showing its unsteered oscillator (offset +900 ms plus 39.75 ppm).
+    let uncalibrated = FeatureValue::Enumeration("Uncalibrated".into());
+    for k in [4, 5] {
+        assert!(!seen[k].contains(&slave), "camera {}: {:?}", k + 1, seen[k]);
+        assert_eq!(get(&cameras[k].1, &cameras[k].0, "PtpStatus"), uncalibrated);
+    }
+    let FeatureValue::Integer(unlocked) = get(&cameras[5].1, &cameras[5].0, "PtpOffset") else {
+        panic!("PtpOffset is not an integer");
+    };
+    assert!(unlocked > 890_000_000, "{unlocked}");
     // The latched data set of a locked camera is small too.
     let (camera, map) = &cameras[0];
     map.execute(camera, "PtpDataSetLatch").unwrap();

@@ -4,7 +4,8 @@
 //! Invariant: `CaptureOptions::default()` is a working configuration for any
 //! camera on any interface: automatic path choice, the interface's MTU as
 //! packet size (tested with test packets), 16 hugepage frame slots per
-//! camera, the reassembler's default resend policy.
+//! camera, resend requests 10 ms after a gap (or a frame going quiet), then
+//! every 20 ms, at most 6 rounds per frame.
 
 use std::fmt;
 use std::str::FromStr;
@@ -152,7 +153,13 @@ impl Default for CaptureOptions {
             huge_pages: HugePages::Auto,
             max_in_flight: 4,
             frame_timeout: Duration::from_millis(200),
-            resend: ResendConfig::default(),
+            resend: ResendConfig {
+                // A sender descheduled for a few ms must not look like loss.
+                initial_delay: Duration::from_millis(10),
+                retry_interval: Duration::from_millis(20),
+                max_rounds: 6,
+                ..ResendConfig::default()
+            },
             start_acquisition: true,
             xdp: AttachConfig::default(),
             xsk: XskConfig::default(),

@@ -1,8 +1,9 @@
 //! A running capture: set up in [`CaptureSession::start`], torn down in
 //! [`CaptureSession::stop`] (or on drop).
 //!
-//! Start, in order: routes (interface, host address, MTU per camera); the
-//! receive path per interface; each camera's stream channel (port, packet
+//! Start, in order: routes (interface, host address, MTU per camera);
+//! AcquisitionStop (a camera left streaming by a crashed run ignores a new
+//! destination until it restarts); the receive path per interface; each camera's stream channel (port, packet
 //! size tested, destination); the frame rings and reassemblers; the receive
 //! threads; the control thread; then acquisition.
 //!
@@ -113,6 +114,14 @@ impl CaptureSession {
             stopped: false,
         };
 
+        if session.options.start_acquisition {
+            // A camera left acquiring (by a run that crashed) keeps streaming
+            // to its old destination and ignores a new AcquisitionStart.
+            for spec in &session.specs {
+                let mut ignored = Vec::new();
+                stop_acquisition(spec, &mut ignored);
+            }
+        }
         let paths = session.choose_paths(&routes)?;
         let mut prepared: Vec<Prepared> = Vec::with_capacity(n);
         for (index, route) in routes.iter().enumerate() {

@@ -168,6 +168,7 @@ pub fn run(cli: Cli) -> Result<()> {
             format,
             out,
         } => super::recording::run_export(&files, &frames, format, &out),
+        Command::Capture(args) => super::capture::run(args),
         Command::Xml {
             cam,
             out,

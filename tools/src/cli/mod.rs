@@ -1,10 +1,12 @@
-//! `gvcap` commands: discover, features, get, set, exec, xml, record, inspect, export.
+//! `gvcap` commands: discover, features, get, set, exec, xml, capture, record, inspect, export.
 //!
 //! A camera (`CAM`) is named by its IP address, its serial number or its
 //! user-defined name; names are resolved by a discovery broadcast on the
 //! interfaces the host has (or the one `--interface` names).
 
 mod camera_ref;
+/// `gvcap capture`: frames from cameras through the capture pipeline.
+pub mod capture;
 mod commands;
 mod output;
 mod record;
@@ -163,6 +165,9 @@ pub enum Command {
         #[arg(long, short = 'o')]
         out: PathBuf,
     },
+    /// Receive N frames from each camera (AF_XDP or UDP sockets) and print
+    /// per-camera counters and throughput.
+    Capture(capture::CaptureArgs),
     /// Print the camera's GenICam XML (or write it to a file).
     Xml {
         /// The camera (IP address, serial number or user name).
