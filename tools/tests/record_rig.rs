@@ -12,7 +12,8 @@
 //!   reported, and `gvcap inspect` says how many;
 //! - a full disk (a small ext4 image loop-mounted by the test): recording
 //!   stops with a clear message, the files are closed, valid and verified;
-//! - SIGINT: acquisition stops, frames in flight are written, files closed.
+//! - SIGINT: acquisition stops, frames in flight are written, files closed;
+//! - `--stripe` over two directories, through UDP sockets: the stripes merge back.
 //!
 //! The tests take turns (one lock): two rigs at once on a 2-core machine
 //! would make frames late for reasons that are not the recorder's.
@@ -439,6 +440,55 @@ fn exported_pcapng_of_a_gvsim_recording_reads_as_gvsp_in_tshark() {
         &["frame.number"],
     );
     assert!(malformed.is_empty(), "malformed packets: {malformed:?}");
+}
+
+#[test]
+fn striped_over_two_directories_through_udp_sockets() {
+    let _turn = turn();
+    if !support::require_privileges("striped_over_two_directories") {
+        return;
+    }
+    let rig = rig(1);
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let out = record_cmd(
+        &rig,
+        a.path(),
+        25,
+        &["--frames", "40", "--path", "udp", "--json"],
+    )
+    .arg("--stripe")
+    .arg(b.path())
+    .output()
+    .unwrap();
+    drop(rig);
+    assert!(out.status.success(), "{}", text(&out));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let cam = &summary["cameras"][0];
+    assert_eq!(cam["path"], "udp", "{summary}");
+    assert_eq!(cam["frames"], 40, "{summary}");
+    assert_eq!(summary["copied"], 0, "{summary}");
+    let mut files = gvrec_files(a.path());
+    files.extend(gvrec_files(b.path()));
+    assert_eq!(files.len(), 2, "one file per directory: {files:?}");
+    let mut sequences = Vec::new();
+    for file in &files {
+        let back = read_and_verify(file);
+        assert!(!back.frames.is_empty(), "{} got no frame", file.display());
+        sequences.extend(back.frames.iter().map(|f| f.header.sequence));
+    }
+    sequences.sort_unstable();
+    assert_eq!(
+        sequences,
+        (0..40).collect::<Vec<u64>>(),
+        "the stripes merge back"
+    );
+    let report = inspect_json(&files);
+    let cameras = report["cameras"].as_array().unwrap();
+    assert_eq!(cameras.len(), 1, "{report}");
+    let c = &cameras[0];
+    assert_eq!(c["frames"], 40, "{c}");
+    assert_eq!(c["gaps"].as_array().unwrap().len(), 0, "{c}");
+    assert_eq!(c["missing_records"], 0, "{c}");
 }
 
 /// Reads `gvcap record`'s plain progress lines, returns the "frames N" of each.
