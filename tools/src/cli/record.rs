@@ -73,7 +73,7 @@ pub struct RecordArgs {
     /// striped over --out and these, one file per camera in each.
     #[arg(long = "stripe", value_name = "DIR")]
     pub stripes: Vec<PathBuf>,
-    /// Receive path: AF_XDP, UDP sockets, or AF_XDP where it works.
+    /// Receive path: auto (AF_XDP where it works, else UDP sockets), xdp or udp.
     #[arg(long, default_value = "auto")]
     pub path: PathRequest,
     /// Print the summary as JSON on stdout.
