@@ -16,7 +16,9 @@
 //! Invariants: whatever `start` set up before failing is torn down before
 //! it returns the error; a session dropped without `stop` is stopped the
 //! same way (the report is lost); frames already queued stay readable from
-//! a [`FrameStream`] after `stop`, which then ends with `Disconnected`.
+//! a [`FrameStream`] after `stop`, which then ends with `Disconnected`;
+//! every frame slot is a multiple of 4096 bytes (PayloadSize rounded up), so
+//! a frame can be written to disk with O_DIRECT straight from its slot.
 
 use std::net::IpAddr;
 use std::sync::atomic::Ordering;
@@ -42,6 +44,8 @@ use super::CaptureError;
 const RESEND_QUEUE: usize = 4096;
 /// How often the drain looks at the cameras.
 const DRAIN_POLL: Duration = Duration::from_millis(5);
+/// Frame slot sizes are rounded up to this (the recorder's O_DIRECT block).
+const SLOT_ALIGN: usize = 4096;
 
 /// A capture in progress.
 #[derive(Debug)]
@@ -137,9 +141,12 @@ impl CaptureSession {
         for p in &prepared {
             let index = p.setup.index;
             let options = &session.options;
+            // Slots a whole number of 4096-byte blocks long: the recorder then
+            // writes a frame with O_DIRECT straight from its slot, padding
+            // included, instead of copying it (docs/recording-format.md).
             let ring = RingConfig {
                 slots: options.ring_slots,
-                slot_size: p.setup.payload_size,
+                slot_size: p.setup.payload_size.next_multiple_of(SLOT_ALIGN),
                 queue_depth: options.queue_depth,
                 policy: options.drop_policy,
                 huge_pages: options.huge_pages,

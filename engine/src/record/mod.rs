@@ -20,6 +20,11 @@
 //! - `Recorder::status(&self) -> RecorderStatus` for progress displays;
 //! - `Recorder::stop(self) -> RecordingSummary` (drains, finishes files; `error` set if recording stopped early).
 //!
+//! From a capture: `stream::Frame` is a `FramePayload` (its slot, written
+//! without a copy when 4096-padded), and
+//! `RecordFrame::<Frame>::from_capture(frame, &CameraInfo)` /
+//! `FrameMeta::from_capture(&FrameInfo, &CameraInfo, slot_len)` fill in the metadata.
+//!
 //! Reading:
 //! - `RecordingReader::open(path) -> Result<RecordingReader<File>, ReadError>`, then
 //!   `header()`, `frames()` (verified frames), `read_frame_at(offset)`, `index()`, `scan() -> ScanReport`;
@@ -33,6 +38,7 @@ pub mod format;
 
 mod backend;
 mod buffer;
+mod capture;
 mod export;
 mod inspect;
 mod pcapng;
@@ -43,6 +49,7 @@ mod uring;
 mod writer;
 
 pub use buffer::{AlignedBuf, FramePayload, RegionSlice};
+pub use capture::timestamp_source;
 pub use export::{export_frames, export_pcapng, to_image, to_pnm, ExportError, ExportFormat};
 pub use format::{
     CameraIdentity, FileHeader, IndexEntry, RecordHeader, RecordKind, TimestampSource,

@@ -167,13 +167,33 @@ impl StripeFile {
                 self.allocated = end;
                 Ok(())
             }
-            Err(Errno::NOSPC) => Err(SpaceError::Full),
+            Err(Errno::NOSPC) => {
+                // ext4 keeps what it allocated before running out: give it
+                // back, or this file would hold the space the other files
+                // (and its own smaller retry) need.
+                self.release_beyond(end);
+                Err(SpaceError::Full)
+            }
             Err(Errno::OPNOTSUPP) => {
                 self.prealloc = false;
                 self.allocated = end;
                 Ok(())
             }
             Err(e) => Err(SpaceError::Io(e.into())),
+        }
+    }
+
+    /// Frees whatever a failed preallocation left between `allocated` and
+    /// `end`, and cuts the size back if it grew; best effort.
+    fn release_beyond(&mut self, end: u64) {
+        let _ = fallocate(
+            &self.file,
+            FallocateFlags::PUNCH_HOLE | FallocateFlags::KEEP_SIZE,
+            self.allocated,
+            end - self.allocated,
+        );
+        if self.file.metadata().is_ok_and(|m| m.len() > self.allocated) {
+            let _ = self.file.set_len(self.allocated);
         }
     }
 

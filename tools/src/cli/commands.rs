@@ -160,6 +160,7 @@ pub fn run(cli: Cli) -> Result<()> {
             println!("released");
             Ok(())
         }
+        Command::Record(args) => super::record::run_record(args),
         Command::Inspect { files, json } => super::recording::run_inspect(&files, json),
         Command::Export {
             files,

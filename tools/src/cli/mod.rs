@@ -1,5 +1,5 @@
 //! `gvcap` commands: discover, features, get, set, exec, control, xml,
-//! capture, sync, inspect, export.
+//! capture, sync, record, inspect, export.
 //!
 //! A camera (`CAM`) is named by its IP address, its serial number or its
 //! user-defined name; names are resolved by a discovery broadcast on the
@@ -10,6 +10,7 @@ mod camera_ref;
 pub mod capture;
 mod commands;
 mod output;
+mod record;
 mod recording;
 /// The rig file of `gvcap sync --rig`.
 pub mod rig_file;
@@ -143,6 +144,8 @@ pub enum Command {
         #[command(flatten)]
         connection: Connection,
     },
+    /// Record cameras to disk (io_uring, O_DIRECT) until --duration, --frames or Ctrl-C.
+    Record(record::RecordArgs),
     /// Summarise recordings: per camera counts, block-id gaps, timestamps, alignment.
     Inspect {
         /// Recording files (all stripes and cameras of a recording).
