@@ -208,7 +208,7 @@ impl CaptureSession {
         for (opened, group) in std::mem::take(&mut session.opened).into_iter().zip(groups) {
             let interface = opened.interface().to_string();
             let running = opened
-                .start(group, &mut cores)
+                .start(group, &session.options, &mut cores)
                 .map_err(|source| CaptureError::Xdp { interface, source })?;
             session.xdp.push(running);
         }

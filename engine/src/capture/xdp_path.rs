@@ -77,6 +77,7 @@ impl OpenedXdp {
     pub fn start(
         self,
         streams: Vec<(CameraStream, u16)>,
+        options: &CaptureOptions,
         cores: &mut impl Iterator<Item = usize>,
     ) -> Result<XdpInterface, XdpError> {
         let OpenedXdp {
@@ -113,6 +114,8 @@ impl OpenedXdp {
             let config = WorkerConfig {
                 core: cores.next(),
                 poll_timeout: POLL_TIMEOUT,
+                spin_polls: options.spin_polls,
+                coalesce: options.coalesce,
                 name: format!("gvcap-xdp-{queue}"),
                 ..WorkerConfig::default()
             };
