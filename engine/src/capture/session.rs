@@ -35,7 +35,7 @@ use super::report::{
 use super::route::{route_to, route_via, Route};
 use super::setup::{prepare, Prepared};
 use super::udp_path::UdpCamera;
-use super::xdp_path::{OpenedXdp, XdpInterface};
+use super::xdp_path::{missing_privilege, OpenedXdp, XdpInterface};
 use super::CaptureError;
 
 /// Resend requests queued between the receive threads and the control thread.
@@ -250,6 +250,13 @@ impl CaptureSession {
             }
             let path = match self.options.path {
                 PathRequest::Udp => ReceivePath::Udp,
+                PathRequest::Auto if missing_privilege().is_some() => {
+                    let why = missing_privilege().unwrap_or_default();
+                    self.notes.push(format!(
+                        "AF_XDP is not usable on {interface} ({why}); receiving through UDP sockets"
+                    ));
+                    ReceivePath::Udp
+                }
                 PathRequest::Xdp | PathRequest::Auto => {
                     match OpenedXdp::open(interface, &self.options) {
                         Ok(opened) => {
@@ -260,7 +267,7 @@ impl CaptureSession {
                             let note = format!(
                                 "AF_XDP is not usable on {interface} ({source}); receiving through UDP sockets"
                             );
-                            tracing::warn!("{note}");
+                            tracing::info!("{note}");
                             self.notes.push(note);
                             ReceivePath::Udp
                         }
