@@ -62,7 +62,15 @@ fn aravis_camera_over_xdp_while_gvcp_and_ptp_keep_flowing() {
         .stderr(log)
         .spawn()
         .expect("start the ptp4l slave");
-    wait_for_text(&slave_log, "master offset", Duration::from_secs(20));
+    // ptp4l logs "minimum delay request interval" once its first Delay_Req
+    // was answered: Sync, Follow_Up, Delay_Req and Delay_Resp all flow. (Its
+    // per-sample "master offset" lines turn into a summary every few seconds
+    // when the master sends more than one Sync a second, as the rig's does.)
+    wait_for_text(
+        &slave_log,
+        "minimum delay request interval",
+        Duration::from_secs(30),
+    );
 
     // 175 frames at the fake camera's 25 fps: about 7 s attached.
     let mut running = Running::start(&rig, &[&ip, "--frames", "175", "--path", "xdp"], 1);

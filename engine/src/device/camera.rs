@@ -206,10 +206,12 @@ impl Camera {
                 } => DeviceError::ControlDenied {
                     camera: self.channel.camera.clone(),
                     why: format!("status ACCESS_DENIED ({code:#06x})"),
+                    status: Some(crate::wire::Status::AccessDenied),
                 },
                 DeviceError::Timeout { attempts, .. } => DeviceError::ControlDenied {
                     camera: self.channel.camera.clone(),
                     why: format!("no answer to the CCP write after {attempts} attempts"),
+                    status: None,
                 },
                 other => other,
             })?;

@@ -110,6 +110,8 @@ pub enum DeviceError {
         camera: String,
         /// The status or silence that refused it.
         why: String,
+        /// The status the camera answered, when it answered one.
+        status: Option<Status>,
     },
     /// A request could not be encoded (a caller error: too long, misaligned).
     #[error("camera {camera}: cannot encode {operation}: {source}")]
@@ -150,6 +152,7 @@ impl DeviceError {
     pub fn gev_status(&self) -> Option<Status> {
         match self {
             DeviceError::Status { status, .. } => Some(*status),
+            DeviceError::ControlDenied { status, .. } => *status,
             _ => None,
         }
     }

@@ -48,7 +48,7 @@ pub use format::{
     CameraIdentity, FileHeader, IndexEntry, RecordHeader, RecordKind, TimestampSource,
 };
 pub use inspect::{block_id_step, inspect, Alignment, CameraReport, Gap, InspectReport, Stats};
-pub use pcapng::PcapngWriter;
+pub use pcapng::{PcapngWriter, CAMERA_PORT as PCAPNG_GVSP_PORT};
 pub use reader::{DamagedRecord, Frame, Frames, ReadError, RecordingReader, ScanReport};
 pub use uring::SharedRegion;
 pub use writer::{

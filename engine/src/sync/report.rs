@@ -54,6 +54,8 @@ pub struct CameraReport {
     pub clock: Option<ClockRelation>,
     /// When and where it stopped answering, if it did.
     pub lost: Option<String>,
+    /// The host time (ns of the driver's clock) it was found lost at.
+    pub lost_at_ns: Option<u64>,
 }
 
 /// The whole report of a sync run.

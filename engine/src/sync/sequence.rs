@@ -1922,6 +1922,7 @@ impl SyncSequence {
                         .lost
                         .as_ref()
                         .map(|l| format!("stopped answering during {} at {}", l.phase, l.at)),
+                    lost_at_ns: cam.lost.as_ref().map(|l| l.at.0),
                 }
             })
             .collect();

@@ -160,7 +160,15 @@ pub fn run(cli: Cli) -> Result<()> {
             println!("released");
             Ok(())
         }
+        Command::Inspect { files, json } => super::recording::run_inspect(&files, json),
+        Command::Export {
+            files,
+            frames,
+            format,
+            out,
+        } => super::recording::run_export(&files, &frames, format, &out),
         Command::Capture(args) => super::capture::run(args),
+        Command::Sync(args) => super::sync::run(args),
         Command::Xml {
             cam,
             out,

@@ -1,4 +1,5 @@
-//! `gvcap` commands: discover, features, get, set, exec, xml, capture.
+//! `gvcap` commands: discover, features, get, set, exec, control, xml,
+//! capture, sync, inspect, export.
 //!
 //! A camera (`CAM`) is named by its IP address, its serial number or its
 //! user-defined name; names are resolved by a discovery broadcast on the
@@ -9,6 +10,11 @@ mod camera_ref;
 pub mod capture;
 mod commands;
 mod output;
+mod recording;
+/// The rig file of `gvcap sync --rig`.
+pub mod rig_file;
+/// `gvcap sync`: the PTP-synchronized group start.
+pub mod sync;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -137,9 +143,36 @@ pub enum Command {
         #[command(flatten)]
         connection: Connection,
     },
+    /// Summarise recordings: per camera counts, block-id gaps, timestamps, alignment.
+    Inspect {
+        /// Recording files (all stripes and cameras of a recording).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Export recorded frames as images, raw payloads or a pcapng of GVSP packets.
+    Export {
+        /// Recording files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Record sequence numbers: A..B, A..=B, A.. or N.
+        #[arg(long, default_value = "0..")]
+        frames: String,
+        /// Output format.
+        #[arg(long, value_enum)]
+        format: recording::ExportKind,
+        /// Output directory (a file for pcapng).
+        #[arg(long, short = 'o')]
+        out: PathBuf,
+    },
     /// Receive N frames from each camera (AF_XDP or UDP sockets) and print
     /// per-camera counters and throughput.
     Capture(capture::CaptureArgs),
+    /// Start cameras together at one PTP time and verify the result: PTP lock,
+    /// gated start, frame alignment, offsets (see `gvcap sync --help`).
+    Sync(sync::SyncArgs),
     /// Print the camera's GenICam XML (or write it to a file).
     Xml {
         /// The camera (IP address, serial number or user name).

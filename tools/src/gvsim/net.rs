@@ -6,14 +6,21 @@
 //! (GVCP 3956, PTP 319/320) sets SO_REUSEADDR; sockets tied to an interface
 //! use SO_BINDTODEVICE so several namespaces' or interfaces' cameras never
 //! see each other's traffic; PTP receive times are the kernel's software
-//! timestamps (SO_TIMESTAMPNS, CLOCK_REALTIME), not the time the thread woke.
+//! timestamps (SO_TIMESTAMPNS, CLOCK_REALTIME), not the time the thread woke,
+//! and a Delay_Req's send time is the kernel's software transmit timestamp
+//! (SO_TIMESTAMPING, read back from the socket's error queue).
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::time::Duration;
 
-use nix::sys::socket::{recvmsg, setsockopt, sockopt, ControlMessageOwned, MsgFlags, SockaddrIn};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use nix::sys::socket::{
+    recvmsg, setsockopt, sockopt, ControlMessageOwned, MsgFlags, SockaddrIn, TimestampingFlag,
+};
 use socket2::{Domain, Protocol, Socket, Type};
 
 /// Names what failed on which socket, keeping the kind.
@@ -77,10 +84,12 @@ pub fn local_port(socket: &UdpSocket) -> u16 {
 /// members of 224.0.1.129 on `address`'s interface.
 #[derive(Debug)]
 pub struct PtpSockets {
-    /// Port 319: Sync in, Delay_Req out; receive timestamps on.
+    /// Port 319: Sync in, Delay_Req out; receive and transmit timestamps on.
     pub event: UdpSocket,
     /// Port 320: Follow_Up, Delay_Resp, Announce in.
     pub general: UdpSocket,
+    /// Held from a send on `event` until its transmit timestamp is read.
+    send_lock: Mutex<()>,
 }
 
 impl PtpSockets {
@@ -105,9 +114,62 @@ impl PtpSockets {
         let event = open(EVENT_PORT)?;
         setsockopt(&event, sockopt::ReceiveTimestampns, &true)
             .map_err(|e| context(io::Error::from(e), "enabling SO_TIMESTAMPNS"))?;
+        let tx = TimestampingFlag::SOF_TIMESTAMPING_TX_SOFTWARE
+            | TimestampingFlag::SOF_TIMESTAMPING_SOFTWARE
+            | TimestampingFlag::SOF_TIMESTAMPING_OPT_TSONLY;
+        setsockopt(&event, sockopt::Timestamping, &tx)
+            .map_err(|e| context(io::Error::from(e), "enabling software transmit timestamps"))?;
         let general = open(GENERAL_PORT)?;
-        Ok(PtpSockets { event, general })
+        Ok(PtpSockets {
+            event,
+            general,
+            send_lock: Mutex::new(()),
+        })
     }
+
+    /// Sends `bytes` on the event port to `to` and returns the kernel's
+    /// transmit time (CLOCK_REALTIME ns), or `None` when none came back within 2 ms.
+    pub fn send_event_stamped(&self, bytes: &[u8], to: SocketAddrV4) -> io::Result<Option<u64>> {
+        let _guard = self.send_lock.lock().unwrap_or_else(|p| p.into_inner());
+        // Stale stamps of earlier sends whose wait timed out.
+        while let Ok(Some(_)) = read_tx_stamp(&self.event) {}
+        self.event.send_to(bytes, to)?;
+        let deadline = Instant::now() + Duration::from_millis(2);
+        while Instant::now() < deadline {
+            if let Some(ns) = read_tx_stamp(&self.event)? {
+                return Ok(Some(ns));
+            }
+            std::thread::sleep(Duration::from_micros(20));
+        }
+        Ok(None)
+    }
+}
+
+/// One transmit timestamp from the socket's error queue, without waiting.
+fn read_tx_stamp(socket: &UdpSocket) -> io::Result<Option<u64>> {
+    let mut cmsg = nix::cmsg_space!(nix::sys::socket::Timestamps, [u8; 64]);
+    let mut data = [0u8; 256];
+    let mut iov = [io::IoSliceMut::new(&mut data)];
+    let flags = MsgFlags::MSG_ERRQUEUE | MsgFlags::MSG_DONTWAIT;
+    let msg = match recvmsg::<SockaddrIn>(socket.as_raw_fd(), &mut iov, Some(&mut cmsg), flags) {
+        Ok(msg) => msg,
+        Err(nix::errno::Errno::EAGAIN | nix::errno::Errno::EINTR) => return Ok(None),
+        Err(e) => return Err(io::Error::from(e)),
+    };
+    let Ok(cmsgs) = msg.cmsgs() else {
+        return Ok(None);
+    };
+    for c in cmsgs {
+        if let ControlMessageOwned::ScmTimestampsns(ts) = c {
+            return Ok(timespec_ns(ts.system));
+        }
+    }
+    Ok(None)
+}
+
+fn timespec_ns(ts: nix::sys::time::TimeSpec) -> Option<u64> {
+    let ns = i128::from(ts.tv_sec()) * 1_000_000_000 + i128::from(ts.tv_nsec());
+    u64::try_from(ns).ok().filter(|&n| n > 0)
 }
 
 /// Receives one datagram with its kernel receive time (CLOCK_REALTIME ns,
@@ -116,7 +178,7 @@ pub fn recv_timestamped(
     socket: &UdpSocket,
     buf: &mut [u8],
 ) -> io::Result<Option<(usize, Option<u64>)>> {
-    let mut cmsg = nix::cmsg_space!(nix::sys::time::TimeSpec);
+    let mut cmsg = nix::cmsg_space!(nix::sys::time::TimeSpec, nix::sys::socket::Timestamps);
     let mut iov = [io::IoSliceMut::new(buf)];
     let msg = match recvmsg::<SockaddrIn>(
         socket.as_raw_fd(),
@@ -131,9 +193,12 @@ pub fn recv_timestamped(
     let mut stamp = None;
     if let Ok(cmsgs) = msg.cmsgs() {
         for c in cmsgs {
-            if let ControlMessageOwned::ScmTimestampns(ts) = c {
-                let ns = i128::from(ts.tv_sec()) * 1_000_000_000 + i128::from(ts.tv_nsec());
-                stamp = u64::try_from(ns).ok();
+            match c {
+                ControlMessageOwned::ScmTimestampns(ts) => stamp = stamp.or(timespec_ns(ts)),
+                ControlMessageOwned::ScmTimestampsns(ts) => {
+                    stamp = stamp.or(timespec_ns(ts.system))
+                }
+                _ => {}
             }
         }
     }

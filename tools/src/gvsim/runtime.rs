@@ -753,7 +753,7 @@ fn ptp_loop(cameras: &[Arc<Shared>], sockets: &net::PtpSockets, general: bool, s
                     let rx_local = camera.clock.local_at(rx_host) + jitter(camera);
                     let actions = lock(&camera.ptp).handle(&buf[..len], rx_local, now);
                     apply(camera, actions);
-                    send_delay_req(camera, &sockets.event);
+                    send_delay_req(camera, sockets);
                 }
             }
             Ok(None) => {}
@@ -789,7 +789,7 @@ fn apply(camera: &Shared, actions: Vec<ClockAction>) {
     }
 }
 
-fn send_delay_req(camera: &Shared, event: &UdpSocket) {
+fn send_delay_req(camera: &Shared, sockets: &net::PtpSockets) {
     let request = {
         let mut ptp = lock(&camera.ptp);
         ptp.poll_delay_req(camera.clock.now(), camera.host.now_ns())
@@ -797,12 +797,22 @@ fn send_delay_req(camera: &Shared, event: &UdpSocket) {
     let Some(request) = request else {
         return;
     };
-    let t3 = camera.clock.now() + jitter(camera);
-    match event.send_to(
+    let before = camera.host.now_ns();
+    match sockets.send_event_stamped(
         &request.bytes,
         SocketAddrV4::new(PRIMARY_MULTICAST, EVENT_PORT),
     ) {
-        Ok(_) => lock(&camera.ptp).delay_req_sent(request.sequence_id, t3),
+        Ok(stamp) => {
+            if stamp.is_none() {
+                tracing::debug!(
+                    "camera {}: no kernel transmit timestamp for Delay_Req",
+                    camera.config.serial
+                );
+            }
+            // The kernel's transmit time, or (without one) the time just before sending.
+            let t3 = camera.clock.local_at(stamp.unwrap_or(before)) + jitter(camera);
+            lock(&camera.ptp).delay_req_sent(request.sequence_id, t3);
+        }
         Err(e) => tracing::debug!("camera {}: Delay_Req: {e}", camera.config.serial),
     }
 }

@@ -2,10 +2,11 @@
 //! corrections: one frequency estimate and one step to lock, then a
 //! proportional-integral loop on the frequency.
 //!
-//! Constants follow the usual tuning for hardware-quality timestamps at a
-//! one-second sync interval (kp 0.7, ki 0.3), scaled with the interval
-//! (kp ∝ interval^-0.3, ki ∝ interval^0.4, each capped so one sample never
-//! over-corrects).
+//! Gains: kp 0.4 and ki 0.1 at a one-second interval, scaled with the
+//! interval (kp ∝ interval^-0.3, ki ∝ interval^0.4, each capped so one
+//! sample never over-corrects). That is gentler than the usual tuning for
+//! hardware timestamps (0.7, 0.3): software timestamps on a busy host are
+//! noisier, and a servo that chases the noise makes the clock wander.
 //!
 //! Invariants: the servo owns the clock's frequency adjustment, so the value
 //! it returns is the whole adjustment to apply, not a delta; it is clamped
@@ -74,8 +75,8 @@ impl PiServo {
         } else {
             1.0
         };
-        self.kp = (0.7 * interval.powf(-0.3)).min(0.7 / interval);
-        self.ki = (0.3 * interval.powf(0.4)).min(0.3 / interval);
+        self.kp = (0.4 * interval.powf(-0.3)).min(0.4 / interval);
+        self.ki = (0.1 * interval.powf(0.4)).min(0.1 / interval);
     }
 
     /// Forgets the lock (keeps the frequency estimate, which stays a good start).
@@ -89,8 +90,9 @@ impl PiServo {
         self.state
     }
 
-    /// Feeds one offset (slave minus master, ns) measured at local time `local_ns`.
-    pub fn sample(&mut self, offset_ns: i64, local_ns: i64) -> ServoOutput {
+    /// Feeds one offset (slave minus master, ns) measured at local time
+    /// `local_ns`; it is now `now_ns`, which a step extrapolates to.
+    pub fn sample(&mut self, offset_ns: i64, local_ns: i64, now_ns: i64) -> ServoOutput {
         match self.state {
             ServoState::Unlocked => match self.first {
                 Some((offset0, local0)) if local_ns > local0 => {
@@ -99,8 +101,11 @@ impl PiServo {
                     self.base_ppb = (self.base_ppb - error_ppb).clamp(-self.max_ppb, self.max_ppb);
                     self.state = ServoState::Locked;
                     self.first = None;
+                    // The offset kept growing at the old rate since it was measured.
+                    let since = now_ns.saturating_sub(local_ns).max(0) as f64;
+                    let now_offset = offset_ns as f64 + error_ppb * since / 1e9;
                     ServoOutput::Jump {
-                        step_ns: -offset_ns,
+                        step_ns: -(now_offset.round() as i64),
                         adj_ppb: self.base_ppb,
                     }
                 }
@@ -134,7 +139,7 @@ mod tests {
         let mut local = 0i64;
         let mut last = f64::MAX;
         for second in 0..30 {
-            match servo.sample(offset.round() as i64, local) {
+            match servo.sample(offset.round() as i64, local, local) {
                 ServoOutput::Hold => assert_eq!(second, 0),
                 ServoOutput::Jump { step_ns, adj_ppb } => {
                     assert_eq!(second, 1);
@@ -159,13 +164,13 @@ mod tests {
         let slow = PiServo::new(1.0, 1e5);
         assert!(fast.kp > slow.kp && fast.ki < slow.ki);
         let mut servo = PiServo::new(f64::NAN, 1e5);
-        assert!((servo.kp - 0.7).abs() < 1e-12);
-        assert_eq!(servo.sample(100, 5), ServoOutput::Hold);
+        assert!((servo.kp - 0.4).abs() < 1e-12);
+        assert_eq!(servo.sample(100, 5, 5), ServoOutput::Hold);
         // Same or earlier time: no division by zero, a fresh start.
-        assert_eq!(servo.sample(100, 5), ServoOutput::Hold);
+        assert_eq!(servo.sample(100, 5, 5), ServoOutput::Hold);
         assert_eq!(servo.state(), ServoState::Unlocked);
         assert!(
-            matches!(servo.sample(1e9 as i64, 1_000_000_005), ServoOutput::Jump { adj_ppb, .. } if adj_ppb == -1e5)
+            matches!(servo.sample(1e9 as i64, 1_000_000_005, 1_000_000_005), ServoOutput::Jump { adj_ppb, .. } if adj_ppb == -1e5)
         );
     }
 }

@@ -9,19 +9,28 @@
 //!   accuracy, variance, priority2, identity, then steps removed and port);
 //!   losing the parent's Announces for three intervals drops it;
 //! - Sync (+ Follow_Up when two-step) gives t1 and t2, Delay_Req/Delay_Resp
-//!   t3 and t4; the mean path delay is the median of the last
-//!   [`DELAY_WINDOW`] measurements; offset = t2 − t1 − delay − corrections;
-//! - the offsets drive a [`PiServo`]; the first lock steps the clock;
+//!   t3 and t4 (corrections removed). Each exchange gives a path delay
+//!   `((t2 − t1) + (t4 − t3)) / 2` from a Sync and the Delay_Req right after
+//!   it, and each Sync a raw offset `t2 − t1 − delay`. Queueing in switches
+//!   and software stacks only ever adds delay, so the port keeps the least
+//!   delayed: the mean path delay is the smallest of the last
+//!   [`DELAY_WINDOW`] exchanges, and the offset the smallest raw offset of
+//!   each batch of Syncs spanning [`BATCH_NS`] (one Sync per batch at the
+//!   1588 default rate of one a second, several at faster rates);
+//! - each batch's offset drives a [`PiServo`]; the first lock steps the clock;
+//!   once locked, an offset more than four times the recent typical one is
+//!   not steered by (at most [`MAX_OUTLIERS`] in a row);
 //! - PtpMode must match the master: a OneStep port ignores two-step Syncs
 //!   and a TwoStep port one-step Syncs (counted as mode mismatches), so it
 //!   stays Uncalibrated, as a real camera set to the wrong mode does.
 //!
 //! Invariants: status is Disabled iff the mode is Off; otherwise Faulty
 //! while a fault is flagged, else Listening iff no parent is selected;
-//! Slave only while the servo is locked and the last offset was within
-//! [`SLAVE_THRESHOLD_NS`] when it got there (it falls back to Uncalibrated
-//! beyond [`UNLOCK_THRESHOLD_NS`]); t1/t2 and t3/t4 pairs measured on
-//! either side of a clock step are never combined.
+//! Slave only while the servo is locked, entered after [`SLAVE_SAMPLES`]
+//! consecutive measured offsets within [`SLAVE_THRESHOLD_NS`] (it falls back
+//! to Uncalibrated beyond [`UNLOCK_THRESHOLD_NS`]); a Follow_Up that
+//! overtakes its Sync is kept until the Sync arrives; t1/t2 and t3/t4
+//! pairs measured on either side of a clock step are never combined.
 
 use std::collections::VecDeque;
 
@@ -35,10 +44,17 @@ use crate::gvsim::oscillator::MAX_ADJ_PPB;
 pub const MAX_FOREIGN: usize = 8;
 /// Announces needed within four intervals before a master is followed.
 pub const QUALIFY_ANNOUNCES: usize = 2;
-/// Path delay measurements the median runs over.
-pub const DELAY_WINDOW: usize = 10;
-/// |offset| under which a locked servo makes the port Slave.
+/// The servo runs once per batch of Syncs this long (or once per Sync when
+/// Syncs are further apart), on the batch's least delayed Sync, ns.
+pub const BATCH_NS: i64 = 1_000_000_000;
+/// Path delay measurements the minimum runs over.
+pub const DELAY_WINDOW: usize = 64;
+/// |offset| under which a locked servo's samples count towards Slave.
 pub const SLAVE_THRESHOLD_NS: i64 = 1_000;
+/// Consecutive locked offsets within [`SLAVE_THRESHOLD_NS`] that make the port Slave.
+pub const SLAVE_SAMPLES: u32 = 2;
+/// Outliers rejected in a row before the port believes its clock moved.
+pub const MAX_OUTLIERS: u32 = 2;
 /// |offset| over which a Slave port falls back to Uncalibrated and relocks.
 pub const UNLOCK_THRESHOLD_NS: i64 = 100_000;
 
@@ -72,8 +88,10 @@ pub struct PtpCounters {
     pub mode_mismatches: u64,
     /// Delay_Resp messages matched to our Delay_Req.
     pub delay_resps: u64,
-    /// Offsets fed to the servo.
+    /// Batch offsets measured.
     pub offsets: u64,
+    /// Batch offsets not fed to the servo because they were far outside the recent ones.
+    pub outliers: u64,
     /// Messages of another domain, from ourselves, or unparsable.
     pub ignored: u64,
 }
@@ -125,6 +143,13 @@ struct PendingSync {
 }
 
 #[derive(Debug, Clone, Copy)]
+struct EarlyFollowUp {
+    sequence_id: u16,
+    t1: i128,
+    correction_ns: i64,
+}
+
+#[derive(Debug, Clone, Copy)]
 struct OutstandingReq {
     sequence_id: u16,
     t3: Option<i64>,
@@ -144,12 +169,23 @@ pub struct PtpSlave {
     foreign: Vec<Foreign>,
     parent: Option<PortIdentity>,
     pending_sync: Option<PendingSync>,
-    /// t2 − t1 − corrections of the last Sync, and the clock epoch it was measured in.
+    /// A Follow_Up that overtook its Sync (they arrive on different sockets).
+    early_follow_up: Option<EarlyFollowUp>,
+    /// Consecutive locked offsets within the Slave threshold.
+    good_samples: u32,
+    /// The last locked offsets the servo accepted.
+    recent: VecDeque<i64>,
+    /// Offsets rejected in a row as outliers.
+    outliers_in_row: u32,
+    /// t2 − t1 − corrections of the newest Sync, with its clock epoch.
     master_to_slave: Option<(i64, u64)>,
+    /// Recent path delay measurements.
+    delays: VecDeque<i64>,
+    /// The current batch of (t2, raw offset), all measured in the current clock epoch.
+    raw_offsets: VecDeque<(i64, i64)>,
     request: Option<OutstandingReq>,
     want_request: bool,
     next_request_id: u16,
-    delays: VecDeque<i64>,
     path_delay: Option<i64>,
     servo: PiServo,
     sync_interval_s: f64,
@@ -175,11 +211,16 @@ impl PtpSlave {
             foreign: Vec::new(),
             parent: None,
             pending_sync: None,
+            early_follow_up: None,
+            good_samples: 0,
+            recent: VecDeque::with_capacity(8),
+            outliers_in_row: 0,
             master_to_slave: None,
+            delays: VecDeque::with_capacity(DELAY_WINDOW),
+            raw_offsets: VecDeque::new(),
             request: None,
             want_request: false,
             next_request_id: 1,
-            delays: VecDeque::with_capacity(DELAY_WINDOW),
             path_delay: None,
             servo: PiServo::new(1.0, MAX_ADJ_PPB),
             sync_interval_s: 1.0,
@@ -213,7 +254,8 @@ impl PtpSlave {
         self.faulty = faulty;
     }
 
-    /// The last measured offset from the master (slave − master, ns; 0 before any).
+    /// The servo's current offset from the master (slave − master, ns): the
+    /// last batch offset it steered by (outliers excluded); 0 before any.
     pub fn offset_ns(&self) -> i64 {
         self.offset_ns
     }
@@ -266,15 +308,21 @@ impl PtpSlave {
 
     fn forget_exchange(&mut self) {
         self.pending_sync = None;
+        self.early_follow_up = None;
+        self.good_samples = 0;
+        self.recent.clear();
         self.master_to_slave = None;
+        self.delays.clear();
+        self.raw_offsets.clear();
         self.request = None;
         self.want_request = false;
-        self.delays.clear();
         self.path_delay = None;
     }
 
     fn unlock(&mut self) {
         self.servo.reset();
+        self.good_samples = 0;
+        self.recent.clear();
         if self.parent.is_some() {
             self.status = PtpStatus::Uncalibrated;
         }
@@ -310,6 +358,12 @@ impl PtpSlave {
                 self.counters.syncs += 1;
                 self.note_interval(header.log_message_interval);
                 if header.two_step() {
+                    if let Some(fu) = self.early_follow_up.take() {
+                        if fu.sequence_id == header.sequence_id {
+                            let correction = header.correction_ns() + fu.correction_ns;
+                            return self.on_times(fu.t1, rx_local, correction);
+                        }
+                    }
                     self.pending_sync = Some(PendingSync {
                         sequence_id: header.sequence_id,
                         t2: rx_local,
@@ -319,7 +373,7 @@ impl PtpSlave {
                     Vec::new()
                 } else {
                     let t1 = origin_timestamp.to_nanos();
-                    self.on_times(t1, rx_local, header.correction_ns(), now_host)
+                    self.on_times(t1, rx_local, header.correction_ns())
                 }
             }
             Body::FollowUp {
@@ -329,14 +383,17 @@ impl PtpSlave {
                     if sync.sequence_id == header.sequence_id && sync.epoch == self.epoch =>
                 {
                     let correction = sync.correction_ns + header.correction_ns();
-                    self.on_times(
-                        precise_origin_timestamp.to_nanos(),
-                        sync.t2,
-                        correction,
-                        now_host,
-                    )
+                    self.on_times(precise_origin_timestamp.to_nanos(), sync.t2, correction)
                 }
-                _ => Vec::new(),
+                _ => {
+                    // Its Sync may still be on its way through the other socket.
+                    self.early_follow_up = Some(EarlyFollowUp {
+                        sequence_id: header.sequence_id,
+                        t1: precise_origin_timestamp.to_nanos(),
+                        correction_ns: header.correction_ns(),
+                    });
+                    Vec::new()
+                }
             },
             Body::DelayResp {
                 receive_timestamp,
@@ -354,7 +411,8 @@ impl PtpSlave {
             let interval = 2f64.powi(i32::from(log_interval));
             if interval != self.sync_interval_s {
                 self.sync_interval_s = interval;
-                self.servo.set_interval(interval);
+                // The servo runs once per batch, not once per Sync.
+                self.servo.set_interval(interval.max(BATCH_NS as f64 / 1e9));
             }
         }
     }
@@ -434,34 +492,58 @@ impl PtpSlave {
         };
     }
 
-    fn on_times(
-        &mut self,
-        t1: i128,
-        t2: i64,
-        correction_ns: i64,
-        now_host: u64,
-    ) -> Vec<ClockAction> {
+    fn on_times(&mut self, t1: i128, t2: i64, correction_ns: i64) -> Vec<ClockAction> {
         let ms = i128::from(t2) - t1 - i128::from(correction_ns);
-        let ms = ms.clamp(i128::from(i64::MIN / 2), i128::from(i64::MAX / 2)) as i64;
+        let ms = ms.clamp(i128::from(i64::MIN / 4), i128::from(i64::MAX / 4)) as i64;
         self.master_to_slave = Some((ms, self.epoch));
         if self.request.is_none() {
             self.want_request = true;
         }
-        let _ = now_host;
         let Some(delay) = self.path_delay else {
             return Vec::new();
         };
-        let offset = ms - delay;
-        self.offset_ns = offset;
+        let raw = ms - delay;
+        tracing::trace!(raw, delay, "PTP raw offset");
+        if self.counters.offsets == 0 {
+            // Nothing steered yet: show the raw offset.
+            self.offset_ns = raw;
+        }
+        self.raw_offsets.push_back((t2, raw));
+        // Syncs per batch: one at one a second or slower, more at faster rates.
+        let batch = (BATCH_NS as f64 / 1e9 / self.sync_interval_s)
+            .floor()
+            .max(1.0) as usize;
+        if self.raw_offsets.len() < batch {
+            return Vec::new();
+        }
+        let best = self.raw_offsets.iter().copied().min_by_key(|(_, o)| *o);
+        self.raw_offsets.clear();
+        match best {
+            Some((at, offset)) => self.steer(offset, at, t2),
+            None => Vec::new(),
+        }
+    }
+
+    /// Feeds one batch's offset (measured at camera time `at`; it is now `now`) to the servo.
+    fn steer(&mut self, offset: i64, at: i64, now: i64) -> Vec<ClockAction> {
         self.counters.offsets += 1;
+        tracing::debug!(offset, delay = ?self.path_delay, status = ?self.status, "PTP offset");
         if self.never_lock {
+            self.offset_ns = offset;
             return Vec::new();
         }
         if self.servo.state() == ServoState::Locked && offset.abs() > UNLOCK_THRESHOLD_NS {
             self.unlock();
         }
+        if self.is_outlier(offset) {
+            // A batch whose every Sync was held up: do not steer by it (and
+            // keep reporting the offset the servo works with).
+            self.counters.outliers += 1;
+            return Vec::new();
+        }
+        self.offset_ns = offset;
         let mut actions = Vec::new();
-        match self.servo.sample(offset, t2) {
+        match self.servo.sample(offset, at, now) {
             ServoOutput::Hold => {}
             ServoOutput::Jump { step_ns, adj_ppb } => {
                 actions.push(ClockAction::Step(step_ns));
@@ -470,20 +552,53 @@ impl PtpSlave {
                 // Times measured before the step do not pair with times after it.
                 self.epoch += 1;
                 self.master_to_slave = None;
+                self.raw_offsets.clear();
                 self.pending_sync = None;
+                self.early_follow_up = None;
                 self.request = None;
             }
             ServoOutput::Adjust { adj_ppb } => actions.push(ClockAction::Frequency(adj_ppb)),
         }
         if self.servo.state() == ServoState::Locked {
-            if self.status == PtpStatus::Uncalibrated && self.offset_ns.abs() <= SLAVE_THRESHOLD_NS
-            {
+            // Measured offsets only: the estimate right after a step does not count.
+            let measured = actions.len() == 1;
+            if measured && offset.abs() <= SLAVE_THRESHOLD_NS {
+                self.good_samples += 1;
+            } else if measured {
+                self.good_samples = 0;
+            }
+            if self.status == PtpStatus::Uncalibrated && self.good_samples >= SLAVE_SAMPLES {
                 self.status = PtpStatus::Slave;
             }
         } else if self.status == PtpStatus::Slave {
             self.status = PtpStatus::Uncalibrated;
         }
         actions
+    }
+
+    /// True for a locked port's offset far outside what the last batches
+    /// showed; [`MAX_OUTLIERS`] in a row are believed (the clock did move).
+    fn is_outlier(&mut self, offset: i64) -> bool {
+        let locked = self.servo.state() == ServoState::Locked;
+        let typical = if self.recent.len() >= 4 {
+            self.recent.iter().map(|o| o.abs()).sum::<i64>() / self.recent.len() as i64
+        } else {
+            i64::MAX / 8
+        };
+        let outlier =
+            locked && offset.abs() > 4 * typical + 300 && self.outliers_in_row < MAX_OUTLIERS;
+        if outlier {
+            self.outliers_in_row += 1;
+        } else {
+            self.outliers_in_row = 0;
+            if locked {
+                if self.recent.len() == 8 {
+                    self.recent.pop_front();
+                }
+                self.recent.push_back(offset);
+            }
+        }
+        outlier
     }
 
     /// The Delay_Req to send now, if the port wants one; `now_host` stamps its request time.
@@ -541,18 +656,12 @@ impl PtpSlave {
         self.counters.delay_resps += 1;
         let sm = t4 - i128::from(header.correction_ns()) - i128::from(t3);
         let delay = ((i128::from(ms) + sm) / 2).clamp(-1_000_000_000, 1_000_000_000) as i64;
+        tracing::trace!(ms, sm = sm as i64, delay, "PTP delay");
         if self.delays.len() == DELAY_WINDOW {
             self.delays.pop_front();
         }
         self.delays.push_back(delay);
-        let mut sorted: Vec<i64> = self.delays.iter().copied().collect();
-        sorted.sort_unstable();
-        let n = sorted.len();
-        self.path_delay = Some(if n % 2 == 1 {
-            sorted[n / 2]
-        } else {
-            (sorted[n / 2 - 1] + sorted[n / 2]) / 2
-        });
+        self.path_delay = self.delays.iter().copied().min();
     }
 }
 
