@@ -12,7 +12,9 @@ use std::fs::File;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use capture_util::{assert_all_complete, gvcap, num, one_at_a_time, text, xdp_left, Running};
+use capture_util::{
+    assert_all_complete, gvcap, num, one_at_a_time, text, xdp_left, KillOnDrop, Running,
+};
 use support::{Rig, RigOptions};
 
 /// Waits until `path` contains `needle`, or panics after `timeout`.
@@ -53,15 +55,17 @@ fn aravis_camera_over_xdp_while_gvcp_and_ptp_keep_flowing() {
     // enter the host through the interface the XDP program is attached to.
     let slave_log = rig.state_dir().join("ptp-slave.log");
     let log = File::create(&slave_log).unwrap();
-    let mut slave = rig
-        .camera_cmd(1, "ptp4l")
-        .args(["-i", &cam.interface, "-S", "-s", "-m", "-q"])
-        .args(["--free_running", "1"])
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .expect("start the ptp4l slave");
+    // Killed when the test ends, passing or not (before the rig goes).
+    let _slave = KillOnDrop(
+        rig.camera_cmd(1, "ptp4l")
+            .args(["-i", &cam.interface, "-S", "-s", "-m", "-q"])
+            .args(["--free_running", "1"])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("start the ptp4l slave"),
+    );
     // ptp4l logs "minimum delay request interval" once its first Delay_Req
     // was answered: Sync, Follow_Up, Delay_Req and Delay_Resp all flow. (Its
     // per-sample "master offset" lines turn into a summary every few seconds
@@ -109,8 +113,6 @@ fn aravis_camera_over_xdp_while_gvcp_and_ptp_keep_flowing() {
         "the capture (and the program) outlived the PTP observation"
     );
     let report = running.finish();
-    let _ = slave.kill();
-    let _ = slave.wait();
 
     let ptp = Command::new("tshark")
         .arg("-r")
@@ -176,7 +178,7 @@ fn program_is_gone_after_sigint_and_after_sigkill() {
     let rig = Rig::up(RigOptions::default());
     let ip = rig.cameras()[0].address.to_string();
     for signal in [rustix::process::Signal::INT, rustix::process::Signal::KILL] {
-        let mut child = gvcap(
+        let capture = gvcap(
             &rig,
             &["capture", &ip, "--frames", "100000", "--path", "xdp"],
         )
@@ -184,6 +186,7 @@ fn program_is_gone_after_sigint_and_after_sigkill() {
         .stderr(Stdio::null())
         .spawn()
         .expect("start gvcap capture");
+        let mut child = KillOnDrop(capture);
         // `ip netns exec` execs gvcap: the child's pid is gvcap's.
         let deadline = Instant::now() + Duration::from_secs(15);
         while xdp_left(&rig).is_empty() {
@@ -191,9 +194,9 @@ fn program_is_gone_after_sigint_and_after_sigkill() {
             std::thread::sleep(Duration::from_millis(50));
         }
         std::thread::sleep(Duration::from_millis(500));
-        let pid = rustix::process::Pid::from_raw(child.id() as i32).expect("pid");
+        let pid = rustix::process::Pid::from_raw(child.0.id() as i32).expect("pid");
         rustix::process::kill_process(pid, signal).expect("signal gvcap");
-        let status = wait_gone(&mut child);
+        let status = wait_gone(&mut child.0);
         if signal == rustix::process::Signal::INT {
             // Interrupted before its frames: reported as a failure, cleanly.
             assert_eq!(status.code(), Some(1), "{status}");

@@ -2,7 +2,9 @@
 //! every frame checked against gvsim's pattern: standard and extended ids
 //! with 1500- and 9000-byte packets; 1 % loss in bursts repaired by resends,
 //! with the receiver's counters matching the sender's; four cameras behind
-//! one host interface and four cameras on four interfaces. Needs root.
+//! one host interface and four cameras on four interfaces; without the
+//! privilege for XDP, `--path auto` falls back to UDP sockets with one line
+//! saying why. Needs root.
 
 mod capture_util;
 mod gvsim_rigs;
@@ -230,4 +232,47 @@ fn four_cameras_on_four_host_interfaces() {
     if support::require_privileges("four_cameras_on_four_host_interfaces") {
         four_cameras(Topology::Direct);
     }
+}
+
+#[test]
+fn auto_falls_back_to_udp_sockets_without_privilege_and_says_why_in_one_line() {
+    let name = "auto_falls_back_to_udp_sockets_without_privilege_and_says_why_in_one_line";
+    if !support::require_privileges(name) || !support::require_programs(name, &["setpriv"]) {
+        return;
+    }
+    let _one = one_at_a_time();
+    let sim = GvsimRig::up(1, Topology::Switch, 1500, false, |_| Vec::new());
+    let rig = &sim.rig;
+    let ip = rig.camera_ips()[0].to_string();
+    // The same binary as user nobody, without any capability.
+    let as_nobody = |path: &str| {
+        rig.host_cmd("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(capture_util::GVCAP_BIN)
+            .args(["capture", "--json", &ip, "--frames", "20", "--path", path])
+            .args(["--set", "Width=320", "--set", "Height=240"])
+            .output()
+            .expect("run gvcap as nobody")
+    };
+    let out = as_nobody("auto");
+    assert!(out.status.success(), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let why: Vec<&str> = stderr.lines().filter(|l| l.contains("AF_XDP")).collect();
+    assert_eq!(why.len(), 1, "one line of explanation: {stderr}");
+    assert!(
+        why[0].contains("receiving through UDP sockets") && why[0].contains("CAP_BPF"),
+        "{stderr}"
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_all_complete(&report["cameras"][0], 20, "udp");
+    assert_eq!(report["cameras"][0]["timestamp_source"], "socket-clock-tai");
+    // Asked for AF_XDP explicitly, it fails and says what to do instead.
+    let out = as_nobody("xdp");
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--path udp"),
+        "{}",
+        text(&out)
+    );
+    assert!(xdp_left(rig).is_empty(), "{}", xdp_left(rig));
 }

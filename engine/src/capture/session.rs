@@ -37,7 +37,7 @@ use super::report::{
 use super::route::{route_to, route_via, Route};
 use super::setup::{prepare, Prepared};
 use super::udp_path::UdpCamera;
-use super::xdp_path::{OpenedXdp, XdpInterface};
+use super::xdp_path::{missing_privilege, OpenedXdp, XdpInterface};
 use super::CaptureError;
 
 /// Resend requests queued between the receive threads and the control thread.
@@ -215,7 +215,7 @@ impl CaptureSession {
         for (opened, group) in std::mem::take(&mut session.opened).into_iter().zip(groups) {
             let interface = opened.interface().to_string();
             let running = opened
-                .start(group, &mut cores)
+                .start(group, &session.options, &mut cores)
                 .map_err(|source| CaptureError::Xdp { interface, source })?;
             session.xdp.push(running);
         }
@@ -257,6 +257,13 @@ impl CaptureSession {
             }
             let path = match self.options.path {
                 PathRequest::Udp => ReceivePath::Udp,
+                PathRequest::Auto if missing_privilege().is_some() => {
+                    let why = missing_privilege().unwrap_or_default();
+                    self.notes.push(format!(
+                        "AF_XDP is not usable on {interface} ({why}); receiving through UDP sockets"
+                    ));
+                    ReceivePath::Udp
+                }
                 PathRequest::Xdp | PathRequest::Auto => {
                     match OpenedXdp::open(interface, &self.options) {
                         Ok(opened) => {
@@ -267,7 +274,7 @@ impl CaptureSession {
                             let note = format!(
                                 "AF_XDP is not usable on {interface} ({source}); receiving through UDP sockets"
                             );
-                            tracing::warn!("{note}");
+                            tracing::info!("{note}");
                             self.notes.push(note);
                             ReceivePath::Udp
                         }

@@ -40,6 +40,19 @@ use super::route::rx_queues;
 /// Longest blocking wait of an idle worker: bounds how late timers run.
 const POLL_TIMEOUT: Duration = Duration::from_millis(2);
 
+/// Why this process cannot use XDP and AF_XDP at all (missing
+/// capabilities), so that `auto` can fall back without trying.
+pub(crate) fn missing_privilege() -> Option<&'static str> {
+    use rustix::thread::{capabilities, CapabilitySet};
+    let caps = capabilities(None).ok()?.effective;
+    let bpf = caps.intersects(CapabilitySet::BPF | CapabilitySet::SYS_ADMIN);
+    let net = caps.contains(CapabilitySet::NET_ADMIN | CapabilitySet::NET_RAW);
+    (!(bpf && net)).then_some(
+        "this process may not load XDP programs or open AF_XDP sockets: run as root, \
+         or grant CAP_BPF, CAP_NET_ADMIN and CAP_NET_RAW",
+    )
+}
+
 /// The program attached and the sockets bound, no camera registered yet.
 #[derive(Debug)]
 pub(crate) struct OpenedXdp {
@@ -77,6 +90,7 @@ impl OpenedXdp {
     pub fn start(
         self,
         streams: Vec<(CameraStream, u16)>,
+        options: &CaptureOptions,
         cores: &mut impl Iterator<Item = usize>,
     ) -> Result<XdpInterface, XdpError> {
         let OpenedXdp {
@@ -113,6 +127,8 @@ impl OpenedXdp {
             let config = WorkerConfig {
                 core: cores.next(),
                 poll_timeout: POLL_TIMEOUT,
+                spin_polls: options.spin_polls,
+                coalesce: options.coalesce,
                 name: format!("gvcap-xdp-{queue}"),
                 ..WorkerConfig::default()
             };

@@ -36,10 +36,9 @@ pub trait PacketSink {
         hw_stamp: bool,
     );
 
-    /// Called by the receive worker when a poll found nothing, and after
-    /// each blocking wait (so at least once per `WorkerConfig::poll_timeout`
-    /// while no packet arrives): the place to run timers. The default does
-    /// nothing.
+    /// Called by the receive worker before and after each blocking wait (so
+    /// at least once per `WorkerConfig::poll_timeout` while no packet
+    /// arrives): the place to run timers. The default does nothing.
     fn on_idle(&mut self) {}
 }
 

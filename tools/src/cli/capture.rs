@@ -1,12 +1,14 @@
-//! `gvcap capture`: receive N frames from each camera through the capture
-//! pipeline (AF_XDP or UDP sockets), then print per-camera counters and
-//! throughput, optionally checking every byte against gvsim's pattern.
+//! `gvcap capture`: receive N frames from each camera (or receive for a
+//! while) through the capture pipeline (AF_XDP or UDP sockets), then print
+//! per-camera counters and throughput, optionally checking every byte
+//! against gvsim's pattern.
 //!
 //! Invariants: control privilege is taken before anything is written and
 //! released on every exit; SIGINT and SIGTERM stop the capture cleanly (the
 //! XDP program is detached and the stream channels closed, and the report
 //! is still printed); the exit status is non-zero when a camera delivered
-//! fewer frames than asked, or a frame failed the pattern check.
+//! fewer frames than asked (without `--duration-s`), or a frame failed the
+//! pattern check.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -33,8 +35,11 @@ pub struct CaptureArgs {
     #[arg(required = true)]
     pub cams: Vec<String>,
     /// Frames to receive from each camera.
-    #[arg(long, short = 'n')]
-    pub frames: u64,
+    #[arg(long, short = 'n', required_unless_present = "duration_s")]
+    pub frames: Option<u64>,
+    /// Receive for this many seconds (with --frames: whichever comes first).
+    #[arg(long)]
+    pub duration_s: Option<f64>,
     /// Receive path: auto (AF_XDP, else UDP sockets), xdp or udp.
     #[arg(long, default_value = "auto")]
     pub path: PathRequest,
@@ -66,6 +71,12 @@ pub struct CaptureArgs {
     /// Never ask for resends.
     #[arg(long)]
     pub no_resend: bool,
+    /// AF_XDP: empty polls a worker spins through before it blocks.
+    #[arg(long, default_value_t = 64)]
+    pub spin_polls: u32,
+    /// AF_XDP: microseconds packets may gather after a wakeup before the ring is drained.
+    #[arg(long, default_value_t = 200)]
+    pub coalesce_us: u64,
     /// Give up when the frames have not all arrived after this many seconds.
     #[arg(long, default_value_t = 60.0)]
     pub timeout_s: f64,
@@ -230,8 +241,11 @@ impl Seen {
 
 /// Runs `gvcap capture`.
 pub fn run(args: CaptureArgs) -> Result<()> {
-    if args.frames == 0 {
+    if args.frames == Some(0) {
         bail!("--frames must be at least 1");
+    }
+    if args.duration_s.is_some_and(|d| !(d > 0.0 && d.is_finite())) {
+        bail!("--duration-s must be a positive number of seconds");
     }
     let assignments = args
         .set
@@ -276,6 +290,8 @@ pub fn run(args: CaptureArgs) -> Result<()> {
         base_port: args.port,
         ring_slots: args.slots,
         queue_depth: (args.slots / 2).max(1),
+        spin_polls: args.spin_polls,
+        coalesce: Duration::from_micros(args.coalesce_us),
         ..CaptureOptions::default()
     };
     options.resend.enabled = !args.no_resend;
@@ -322,7 +338,12 @@ pub fn run(args: CaptureArgs) -> Result<()> {
         .collect();
     let mut seen = vec![Seen::default(); n];
     let mut frames = session.frames();
-    let deadline = Instant::now() + Duration::from_secs_f64(args.timeout_s.max(0.1));
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs_f64(args.timeout_s.max(0.1));
+    let until = args
+        .duration_s
+        .map(|d| started + Duration::from_secs_f64(d));
+    let wanted = args.frames.unwrap_or(u64::MAX);
     let consume = |frame: Frame, seen: &mut [Seen], checks: &mut [Option<PatternCheck>]| {
         let camera = frame.info.camera as usize;
         let Some(stats) = seen.get_mut(camera) else {
@@ -341,8 +362,9 @@ pub fn run(args: CaptureArgs) -> Result<()> {
             }
         }
     };
-    while seen.iter().any(|s| s.frames < args.frames)
+    while seen.iter().any(|s| s.frames < wanted)
         && Instant::now() < deadline
+        && until.is_none_or(|t| Instant::now() < t)
         && !interrupted.load(Ordering::Relaxed)
     {
         if let Ok(frame) = frames.recv_timeout(Duration::from_millis(100)) {
@@ -384,12 +406,16 @@ pub fn run(args: CaptureArgs) -> Result<()> {
         print_table(&rows, &report);
     }
 
-    let short: Vec<String> = seen
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| s.frames < args.frames)
-        .map(|(i, s)| format!("camera {i}: {} of {} frames", s.frames, args.frames))
-        .collect();
+    // With --duration-s, fewer frames than --frames is not a failure.
+    let short: Vec<String> = match (args.frames, args.duration_s) {
+        (Some(frames), None) => seen
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.frames < frames)
+            .map(|(i, s)| format!("camera {i}: {} of {frames} frames", s.frames))
+            .collect(),
+        _ => Vec::new(),
+    };
     let mismatched: u64 = checks.iter().flatten().map(|c| c.mismatched).sum();
     if interrupted.load(Ordering::Relaxed) {
         bail!("interrupted ({})", short.join(", "));

@@ -57,9 +57,21 @@ pub fn capture_json(rig: &Rig, args: &[&str]) -> (Value, String) {
     (report, String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
-/// A `gvcap capture --json` running in the background.
+/// A child process that is killed (and reaped) when the guard is dropped,
+/// so a failing test leaves nothing running.
+pub struct KillOnDrop(pub Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A `gvcap capture --json` running in the background (killed if the test
+/// fails before `finish`).
 pub struct Running {
-    child: Child,
+    child: Option<Child>,
     lines: Vec<String>,
     rest: std::sync::mpsc::Receiver<String>,
 }
@@ -103,7 +115,7 @@ impl Running {
             }
         }
         Running {
-            child,
+            child: Some(child),
             lines,
             rest: rx,
         }
@@ -111,15 +123,15 @@ impl Running {
 
     /// Whether the capture is still running.
     pub fn is_running(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
+        self.child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
     }
 
     /// Waits for the capture to end; asserts success and returns its report.
     pub fn finish(mut self) -> Value {
-        let out = self
-            .child
-            .wait_with_output()
-            .expect("wait for gvcap capture");
+        let child = self.child.take().expect("finished once");
+        let out = child.wait_with_output().expect("wait for gvcap capture");
         // The reader thread ends at the end of stderr, disconnecting the channel.
         while let Ok(line) = self.rest.recv_timeout(Duration::from_secs(2)) {
             self.lines.push(line);
@@ -133,6 +145,15 @@ impl Running {
         assert!(out.status.success(), "gvcap capture failed: {all}");
         serde_json::from_slice(&out.stdout)
             .unwrap_or_else(|e| panic!("gvcap capture printed no JSON ({e}): {all}"))
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 
