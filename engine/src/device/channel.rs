@@ -97,14 +97,19 @@ impl Channel {
         let mut id = self.lock_ids();
         let req_id = take_id(&mut id);
         let datagram = self.encode(operation, command, req_id, flag_bits)?;
+        self.send(operation, &datagram)
+    }
+
+    /// Sends one datagram to the camera; an error names the operation.
+    fn send(&self, operation: Operation, datagram: &[u8]) -> Result<(), DeviceError> {
         self.socket
-            .send(&datagram)
+            .send(datagram)
+            .map(drop)
             .map_err(|source| DeviceError::Io {
                 camera: self.camera.clone(),
                 context: format!("sending {operation}"),
                 source,
-            })?;
-        Ok(())
+            })
     }
 
     /// Sends `command`, waits for its acknowledge (retrying and honouring
@@ -121,13 +126,7 @@ impl Channel {
         let attempts = self.config.retries.saturating_add(1);
         let mut buf = [0u8; 1024];
         for _ in 0..attempts {
-            self.socket
-                .send(&datagram)
-                .map_err(|source| DeviceError::Io {
-                    camera: self.camera.clone(),
-                    context: format!("sending {operation}"),
-                    source,
-                })?;
+            self.send(operation, &datagram)?;
             let mut deadline = Instant::now() + self.config.timeout;
             loop {
                 let now = Instant::now();

@@ -140,13 +140,19 @@ pub fn discover(
     Ok(found)
 }
 
-/// Opens a socket bound to one interface and sends a DISCOVERY broadcast from it.
-fn broadcast_socket(iface: &Interface) -> io::Result<UdpSocket> {
+/// A UDP socket that may broadcast, bound to one interface (SO_BINDTODEVICE)
+/// on an ephemeral port, so what it sends leaves through that interface only.
+fn interface_socket(interface: &str) -> io::Result<UdpSocket> {
     let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
     socket.set_broadcast(true)?;
-    socket.bind_device(Some(iface.name.as_bytes()))?;
+    socket.bind_device(Some(interface.as_bytes()))?;
     socket.bind(&SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0).into())?;
-    let socket: UdpSocket = socket.into();
+    Ok(socket.into())
+}
+
+/// Opens a socket bound to one interface and sends a DISCOVERY broadcast from it.
+fn broadcast_socket(iface: &Interface) -> io::Result<UdpSocket> {
+    let socket = interface_socket(&iface.name)?;
     let mut datagram = [0u8; 8];
     CommandRepr::Discovery
         .emit(
@@ -175,18 +181,8 @@ pub fn force_ip(
         context: context.to_string(),
         source,
     };
-    let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))
-        .map_err(|e| io_err("socket", e))?;
-    socket
-        .set_broadcast(true)
-        .map_err(|e| io_err("SO_BROADCAST", e))?;
-    socket
-        .bind_device(Some(interface.as_bytes()))
-        .map_err(|e| io_err("binding to the interface", e))?;
-    socket
-        .bind(&SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0).into())
-        .map_err(|e| io_err("bind", e))?;
-    let socket: UdpSocket = socket.into();
+    let socket = interface_socket(interface)
+        .map_err(|e| io_err("opening a broadcast socket bound to the interface", e))?;
     let command = CommandRepr::ForceIp {
         mac,
         ip,
