@@ -145,6 +145,37 @@ fn four_cameras_lock_start_at_one_gate_and_stay_aligned() {
 }
 
 #[test]
+fn frames_in_flight_at_the_stop_are_awaited_and_frames_after_it_are_not_held_against_the_run() {
+    // The final AcquisitionStops take 20 ms each, so the last cameras take
+    // one or two frames more than the first; camera 4's frames arrive
+    // 200 ms late, after every stop was answered (80 ms).
+    let mut config = config(PtpMode::TwoStep);
+    config.run = RunLength::Duration(Duration::from_secs(2));
+    let mut cameras = emergent_cameras(4);
+    cameras[3].extra_latency = 200_000_000;
+    let mut rig = Rig::new(cameras, config);
+    rig.rtt = 20_000_000;
+    rig.run();
+    let report = rig.seq.report();
+    assert_eq!(rig.seq.outcome(), Some(&Outcome::Completed), "{report}");
+    assert!(report.requirements_met, "{report}");
+    let alignment = report.alignment;
+    assert_eq!(alignment.incomplete, 0, "{report}");
+    assert_eq!(report.aligned_fraction, 1.0, "{report}");
+    assert!(alignment.trailing >= 1, "{alignment:?}");
+    // Frame 61, at the gate plus 2 s, is taken the instant the stop begins:
+    // it is the first that is not judged. Frames 1 to 60 are, camera 4's too.
+    assert_eq!(alignment.groups, 60, "{alignment:?}");
+    let cam4 = &report.cameras[3];
+    assert_eq!(cam4.frames, 60, "{report}");
+    // Camera 3 was stopped 40 ms after camera 1 and took a frame more.
+    assert!(
+        report.cameras[0].frames < report.cameras[2].frames,
+        "{report}"
+    );
+}
+
+#[test]
 fn one_step_request_against_a_two_step_master_stops_before_starting() {
     let mut rig = Rig::new(emergent_cameras(4), config(PtpMode::OneStep));
     rig.run();

@@ -103,6 +103,9 @@ pub struct SyncConfig {
     pub action_keys: ActionKeys,
     /// How far ahead per-frame scheduled ACTIONs are sent.
     pub action_lead: Duration,
+    /// After the final AcquisitionStop, how long (plus one frame period)
+    /// frames taken before the stop are awaited before the run is judged.
+    pub drain_timeout: Duration,
     /// The host clock `now` and receive timestamps come from, for the report
     /// (the driver fills it in from its clock).
     pub host_clock: String,
@@ -134,6 +137,7 @@ impl SyncConfig {
                 group_mask: 0x0000_0001,
             },
             action_lead: Duration::from_millis(200),
+            drain_timeout: Duration::from_millis(500),
             host_clock: "host clock (not named by the driver)".to_string(),
         }
     }

@@ -42,6 +42,9 @@ pub struct CameraReport {
     pub started_with_ptp: bool,
     /// Frames that arrived before the sequence armed the cameras.
     pub frames_before_start: u64,
+    /// Frames that arrived after the run was judged (later than the drain
+    /// timeout after the final AcquisitionStop).
+    pub frames_after_end: u64,
     /// The frame rate its timestamps show, in Hz.
     pub measured_rate_hz: Option<f64>,
     /// Arrival latency (receive time in PTP time − camera timestamp).
@@ -176,6 +179,13 @@ impl fmt::Display for SyncReport {
             "\ngroup: skew p50 {} ns, p99 {} ns, max {} ns over {} complete frame numbers; aligned {}/{} = {:.4} within {} ns",
             self.skew_ns.p50, self.skew_ns.p99, self.skew_ns.max, a.complete, a.aligned, a.groups, self.aligned_fraction, a.tolerance_ns
         )?;
+        if a.trailing > 0 {
+            writeln!(
+                f,
+                "       {} newest frame number(s) taken while the cameras were being stopped were not judged",
+                a.trailing
+            )?;
+        }
         for r in &self.requirements {
             writeln!(
                 f,

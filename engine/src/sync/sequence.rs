@@ -230,6 +230,7 @@ struct Cam {
     no_video_reported: bool,
     stalled_reported: bool,
     frames_before_start: u64,
+    frames_after_end: u64,
 }
 
 impl Cam {
@@ -274,6 +275,12 @@ pub struct SyncSequence {
     action_frames: Option<u64>,
     ran: bool,
     finished_at: Option<HostTime>,
+    /// PTP time before which every frame was taken while all cameras ran
+    /// (the first final AcquisitionStop cannot have acted earlier).
+    stop_cutoff: Option<PtpTime>,
+    /// While the final stops are answered, frames still in flight are
+    /// awaited until this host time.
+    drain_deadline: Option<HostTime>,
 }
 
 fn truthy(value: &FeatureValue) -> bool {
@@ -378,6 +385,7 @@ impl SyncSequence {
                     no_video_reported: false,
                     stalled_reported: false,
                     frames_before_start: 0,
+                    frames_after_end: 0,
                 }
             })
             .collect();
@@ -411,6 +419,8 @@ impl SyncSequence {
             action_frames: None,
             ran: false,
             finished_at: None,
+            stop_cutoff: None,
+            drain_deadline: None,
         };
         seq.event(Event::Phase(Phase::Checking));
         seq.check(now);
@@ -453,6 +463,7 @@ impl SyncSequence {
     pub fn poll_timeout(&self) -> Option<HostTime> {
         let timers = match self.phase {
             Phase::AwaitingLock => [self.round_timer, None, None, None],
+            Phase::Finishing => [self.drain_deadline, None, None, None],
             Phase::Running => [
                 self.offset_timer,
                 self.first_frame_deadline,
@@ -489,6 +500,9 @@ impl SyncSequence {
                     self.start_finishing(now);
                 }
             }
+            Phase::Finishing if self.drain_deadline.is_some_and(|t| t <= now) => {
+                self.end_finishing(now);
+            }
             _ => {}
         }
     }
@@ -499,14 +513,21 @@ impl SyncSequence {
             return;
         };
         match self.phase {
-            Phase::Running | Phase::Finishing => {}
-            Phase::Arming => {}
+            Phase::Running | Phase::Finishing | Phase::Arming => {}
+            Phase::Done => {
+                cam.frames_after_end += 1;
+                return;
+            }
             _ => {
                 cam.frames_before_start += 1;
                 return;
             }
         }
         self.verifier.record_frame(record);
+        if self.phase == Phase::Finishing && self.drain_deadline.is_some() && self.drained() {
+            self.end_finishing(now);
+            return;
+        }
         if self.phase == Phase::Running {
             if let RunLength::Frames(n) = self.config.run {
                 let done = self.cams.iter().enumerate().all(|(i, cam)| {
@@ -959,7 +980,7 @@ impl SyncSequence {
             Phase::AwaitingLock => self.end_lock_round(now),
             Phase::Latching => self.end_latching(now),
             Phase::Arming => self.end_arming(now),
-            Phase::Finishing => self.end_finishing(now),
+            Phase::Finishing => self.drain(now),
             Phase::Checking | Phase::Running | Phase::Done => {}
         }
     }
@@ -1663,6 +1684,11 @@ impl SyncSequence {
             return;
         }
         self.enter(Phase::Finishing);
+        if self.ran {
+            self.stop_cutoff = self
+                .reference
+                .map(|r| PtpTime(r.to_ptp(now).0.saturating_sub(r.error_bound_ns)));
+        }
         self.offset_timer = None;
         self.first_frame_deadline = None;
         self.run_deadline = None;
@@ -1685,12 +1711,50 @@ impl SyncSequence {
             );
         }
         if self.outstanding == 0 {
-            self.end_finishing(now);
+            self.drain(now);
         }
     }
 
+    /// Every camera is stopped: waits (up to the drain timeout plus one frame
+    /// period) for the frames taken before the stop that are still in flight.
+    fn drain(&mut self, now: HostTime) {
+        if self.stop_cutoff.is_none() || self.drained() {
+            self.end_finishing(now);
+            return;
+        }
+        let period = Duration::from_nanos(self.config.frame_period_ns());
+        self.drain_deadline = Some(now.after(self.config.drain_timeout).after(period));
+    }
+
+    /// Whether every live, started camera delivered its frame of the last
+    /// grid time before the stop cutoff (frames arrive in order, so the
+    /// earlier ones are in, or lost).
+    fn drained(&self) -> bool {
+        let (Some(cutoff), Some(gate)) = (self.stop_cutoff, self.gate) else {
+            return true;
+        };
+        if cutoff <= gate {
+            return true;
+        }
+        let period = self.config.frame_period_ns().max(1);
+        let last_grid = gate.0 + (cutoff.0 - 1 - gate.0) / period * period;
+        let slack = self.config.skew_tolerance();
+        self.live_ids()
+            .into_iter()
+            .filter(|&i| self.cams[i].armed_at.is_some())
+            .all(|i| {
+                self.verifier
+                    .last_timestamp(CameraId(i))
+                    .is_some_and(|ts| ts.saturating_add(slack) >= last_grid)
+            })
+    }
+
     fn end_finishing(&mut self, now: HostTime) {
-        self.verifier.finish();
+        self.drain_deadline = None;
+        match self.stop_cutoff {
+            Some(cutoff) => self.verifier.finish_before(cutoff.0),
+            None => self.verifier.finish(),
+        }
         if self.ran {
             self.final_checks(now);
         }
@@ -1913,6 +1977,7 @@ impl SyncSequence {
                     started_with_ptp: cam.armed_at.is_some()
                         && frames.is_some_and(|f| f.frames > 0 && f.started_with_ptp == f.frames),
                     frames_before_start: cam.frames_before_start,
+                    frames_after_end: cam.frames_after_end,
                     measured_rate_hz: frames.and_then(|f| f.measured_rate_hz),
                     latency_ns: frames.and_then(|f| f.latency_ns),
                     mean_deviation_ns: frames.and_then(|f| f.mean_deviation_ns),

@@ -85,6 +85,10 @@ pub struct AlignmentStats {
     pub incomplete: u64,
     /// Frames that arrived after their number was judged.
     pub late_frames: u64,
+    /// Frame numbers not judged because they were taken after the run's
+    /// stop began (cameras stop one after the other, so the newest numbers
+    /// may legitimately be missing from some of them).
+    pub trailing: u64,
     /// aligned / groups (0 when nothing was judged).
     pub aligned_fraction: f64,
     /// The tolerance used, in ns.
@@ -288,6 +292,7 @@ pub struct Verifier {
     aligned: u64,
     incomplete: u64,
     late: u64,
+    trailing: u64,
     newest_rx: u64,
     scratch: Vec<u64>,
 }
@@ -314,6 +319,7 @@ impl Verifier {
             aligned: 0,
             incomplete: 0,
             late: 0,
+            trailing: 0,
             newest_rx: 0,
             scratch: Vec::with_capacity(cameras),
         }
@@ -430,6 +436,32 @@ impl Verifier {
         }
     }
 
+    /// Judges every frame number still open (end of the run), except
+    /// incomplete ones whose frames were all taken at or after `stop_ptp_ns`
+    /// (PTP time), the earliest moment any camera may have been stopped:
+    /// those are counted as trailing, since cameras stop one after another.
+    pub fn finish_before(&mut self, stop_ptp_ns: u64) {
+        for index in 0..self.slots.len() {
+            let Some(frame) = self.slots[index].frame else {
+                continue;
+            };
+            let (expected, present) = self.attendance(index, frame);
+            let slot = &mut self.slots[index];
+            let taken_before = slot.stamps.iter().flatten().any(|&ts| ts < stop_ptp_ns);
+            if !taken_before && present < expected {
+                slot.frame = None;
+                slot.stamps.iter_mut().for_each(|s| *s = None);
+                self.trailing += 1;
+            }
+        }
+        self.finish();
+    }
+
+    /// The camera timestamp (PTP ns) of a camera's highest frame number.
+    pub fn last_timestamp(&self, camera: CameraId) -> Option<u64> {
+        self.cameras.get(camera.0)?.last.map(|(_, ts)| ts)
+    }
+
     fn judge_below(&mut self, cutoff: u64) {
         // Judge in frame order so the horizon only moves forward.
         loop {
@@ -445,14 +477,13 @@ impl Verifier {
         self.horizon = Some(self.horizon.map_or(cutoff, |h| h.max(cutoff)));
     }
 
-    fn judge(&mut self, frame: u64, slot_index: usize) {
-        let mut expected = 0usize;
-        let mut present = 0usize;
-        self.scratch.clear();
-        let mut min = u64::MAX;
-        let mut max = 0u64;
+    /// How many cameras are expected to deliver `frame` (held in slot
+    /// `slot_index`), and how many did.
+    fn attendance(&self, slot_index: usize, frame: u64) -> (usize, usize) {
         let silence = self.config.silence_ns;
         let newest_rx = self.newest_rx;
+        let mut expected = 0usize;
+        let mut present = 0usize;
         for (camera, stamp) in self.slots[slot_index].stamps.iter().enumerate() {
             let track = &self.cameras[camera];
             let delivering = track
@@ -461,12 +492,20 @@ impl Verifier {
             if track.max_frame.is_some_and(|m| m >= frame) || delivering {
                 expected += 1;
             }
-            if let Some(ts) = *stamp {
-                present += 1;
-                self.scratch.push(ts);
-                min = min.min(ts);
-                max = max.max(ts);
-            }
+            present += usize::from(stamp.is_some());
+        }
+        (expected, present)
+    }
+
+    fn judge(&mut self, frame: u64, slot_index: usize) {
+        let (expected, present) = self.attendance(slot_index, frame);
+        self.scratch.clear();
+        let mut min = u64::MAX;
+        let mut max = 0u64;
+        for ts in self.slots[slot_index].stamps.iter().flatten() {
+            self.scratch.push(*ts);
+            min = min.min(*ts);
+            max = max.max(*ts);
         }
         self.groups += 1;
         if present > 0 && present >= expected {
@@ -506,6 +545,7 @@ impl Verifier {
             aligned: self.aligned,
             incomplete: self.incomplete,
             late_frames: self.late,
+            trailing: self.trailing,
             aligned_fraction: if self.groups == 0 {
                 0.0
             } else {

@@ -59,6 +59,8 @@ pub struct SimCamera {
     pub dies_at: Option<u64>,
     pub listen: Duration,
     pub calibrate: Duration,
+    /// Extra network latency of this camera's frames, in ns.
+    pub extra_latency: u64,
     // State.
     streaming: bool,
     ptp_enabled_at: Option<u64>,
@@ -98,6 +100,7 @@ impl SimCamera {
             clock_error_ns: 0,
             never_locks: false,
             stuck_streaming: false,
+            extra_latency: 0,
             real_rate: None,
             dies_at: None,
             listen: Duration::from_millis(1500),
@@ -381,7 +384,8 @@ pub struct Rig {
     pub steps: u64,
     /// Frames delivered, per camera.
     pub delivered: Vec<u64>,
-    pending_frames: Vec<(u64, FrameRecord)>,
+    /// Frames on their way: (receive time, host time taken, frame).
+    pending_frames: Vec<(u64, u64, FrameRecord)>,
     pub events: Vec<gvcap::sync::Event>,
 }
 
@@ -443,6 +447,19 @@ impl Rig {
         }
         let camera = op.camera().expect("per-camera op");
         let now = self.now;
+        if let Op::Execute {
+            command: "AcquisitionStop",
+            ..
+        } = op
+        {
+            // Frames taken after the stop acts never leave the camera.
+            let cam = &self.cameras[camera.0];
+            if cam.alive(now) && !cam.stuck_streaming {
+                let acts = now + self.rtt / 2;
+                self.pending_frames
+                    .retain(|(_, taken, r)| r.camera != camera || *taken <= acts);
+            }
+        }
         let cam = &mut self.cameras[camera.0];
         if !cam.alive(now) {
             self.now += self.op_timeout;
@@ -565,9 +582,10 @@ impl Rig {
         let now = self.now;
         for (index, cam) in self.cameras.iter_mut().enumerate() {
             for (block, stamp, host, with_ptp) in cam.frames_until(now + 2_000_000_000) {
-                let rx = host + self.frame_latency + 10_000 * index as u64;
+                let rx = host + self.frame_latency + 10_000 * index as u64 + cam.extra_latency;
                 self.pending_frames.push((
                     rx,
+                    host,
                     FrameRecord {
                         camera: CameraId(index),
                         frame: block,
@@ -578,14 +596,15 @@ impl Rig {
                 ));
             }
         }
-        self.pending_frames.sort_by_key(|(rx, r)| (*rx, r.camera.0));
+        self.pending_frames
+            .sort_by_key(|(rx, _, r)| (*rx, r.camera.0));
     }
 
     fn deliver_frames(&mut self) {
         let now = self.now;
-        let due = self.pending_frames.partition_point(|(rx, _)| *rx <= now);
-        let frames: Vec<(u64, FrameRecord)> = self.pending_frames.drain(..due).collect();
-        for (_, record) in frames {
+        let due = self.pending_frames.partition_point(|(rx, _, _)| *rx <= now);
+        let frames: Vec<(u64, u64, FrameRecord)> = self.pending_frames.drain(..due).collect();
+        for (_, _, record) in frames {
             self.delivered[record.camera.0] += 1;
             self.seq.handle_frame(HostTime(now), &record);
         }
@@ -619,7 +638,7 @@ impl Rig {
             return true;
         }
         let timer = self.seq.poll_timeout().map(|t| t.0);
-        let frame = self.pending_frames.first().map(|(rx, _)| *rx);
+        let frame = self.pending_frames.first().map(|(rx, _, _)| *rx);
         let next = match (timer, frame) {
             (Some(t), Some(f)) => t.min(f),
             (Some(t), None) => t,

@@ -1249,6 +1249,7 @@ mod tests {
                 aligned: 0,
                 incomplete: 0,
                 late_frames: 0,
+                trailing: 0,
                 aligned_fraction: 1.0,
                 tolerance_ns: 0,
                 skew_ns: Default::default(),
