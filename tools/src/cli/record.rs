@@ -6,6 +6,11 @@
 //! main thread: stop conditions (SIGINT/SIGTERM, --duration, --frames, recorder error), progress on stderr
 //! ```
 //!
+//! With `--sync` the group is started by the PTP sync sequence instead (see
+//! `sync.rs`): the sync's frame feeder hands every frame taken from the gate
+//! time on to the same recorder, and the report is the sync's, with a
+//! `recording` section.
+//!
 //! Invariants:
 //! - capture never waits for the disk: the forwarder only moves frame
 //!   handles into the recorder's bounded channel; a frame that does not fit
@@ -35,7 +40,7 @@ use gvcap::capture::{
     CameraReport, CameraSpec, CaptureOptions, CaptureReport, CaptureSession, FrameStream,
     PathRequest,
 };
-use gvcap::device::Privilege;
+use gvcap::device::{Camera, Privilege};
 use gvcap::genicam::FeatureMap;
 use gvcap::record::{
     block_id_step, CameraIdentity, CameraInfo, Offer, RecordFrame, Recorder, RecorderConfig,
@@ -45,6 +50,7 @@ use gvcap::stream::Frame;
 use gvcap::wire::gvsp::PixelFormat;
 use serde::Serialize;
 
+use super::sync::{PtpModeArg, SyncArgs};
 use super::{camera_ref, Connection};
 
 /// How often the main thread looks at the stop conditions.
@@ -98,6 +104,20 @@ pub struct RecordArgs {
     /// Write through the page cache instead of O_DIRECT.
     #[arg(long)]
     pub buffered: bool,
+    /// Start the cameras together with the PTP sync sequence (same settings,
+    /// every camera Slave, one gate time) and record the synchronized run,
+    /// verified as `gvcap sync` verifies it.
+    #[arg(long)]
+    pub sync: bool,
+    /// With --sync: PtpMode for every camera; must match the grandmaster.
+    #[arg(long, value_enum, requires = "sync")]
+    pub ptp_mode: Option<PtpModeArg>,
+    /// With --sync: AcquisitionFrameRate for every camera, in Hz.
+    #[arg(long, requires = "sync")]
+    pub frame_rate: Option<f64>,
+    /// With --sync: seconds to wait for every camera to be PTP Slave (default 30).
+    #[arg(long, requires = "sync")]
+    pub lock_timeout: Option<f64>,
     #[command(flatten)]
     pub connection: Connection,
 }
@@ -175,6 +195,53 @@ impl Forwarded {
     }
 }
 
+/// The recorder's configuration from the command line.
+fn recorder_config(args: &RecordArgs, cameras: usize) -> Result<RecorderConfig> {
+    let mut directories = vec![args.out.clone()];
+    directories.extend(args.stripes.iter().cloned());
+    for dir in &directories {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("creating the output directory {}", dir.display()))?;
+    }
+    let mut config = RecorderConfig::new(directories);
+    config.name = args.name.clone().unwrap_or_else(default_name);
+    config.queue_depth = args.io_depth;
+    config.direct_io = !args.buffered;
+    config.channel_capacity = (args.ring_slots * cameras).max(1);
+    Ok(config)
+}
+
+/// `gvcap record --sync`: the sync sequence starts the group and its frames
+/// are recorded.
+fn run_synchronized(args: RecordArgs) -> Result<()> {
+    if !args.set.is_empty() {
+        bail!(
+            "--set cannot be combined with --sync (the sync broadcasts its own settings); \
+             set the features first with `gvcap set CAM FEATURE=VALUE`"
+        );
+    }
+    let recorder = recorder_config(&args, args.cams.len())?;
+    let capture = super::sync::CaptureOverrides {
+        packet_size: args.packet_size,
+        ring_slots: Some(args.ring_slots),
+    };
+    let sync_args = SyncArgs {
+        cams: args.cams,
+        ptp_mode: args.ptp_mode,
+        frame_rate: args.frame_rate,
+        frames: args.frames,
+        duration: args.duration,
+        lock_timeout: args.lock_timeout,
+        path: Some(args.path),
+        interface: args.connection.interface,
+        timeout_ms: Some(args.connection.timeout_ms),
+        retries: Some(args.connection.retries),
+        json: args.json,
+        ..SyncArgs::default()
+    };
+    super::sync::run_recording(sync_args, capture, recorder)
+}
+
 /// `gvcap record`.
 pub fn run_record(args: RecordArgs) -> Result<()> {
     if args.duration.is_some_and(|d| !(d > 0.0 && d.is_finite())) {
@@ -182,6 +249,9 @@ pub fn run_record(args: RecordArgs) -> Result<()> {
     }
     if args.frames == Some(0) {
         bail!("--frames must be at least 1");
+    }
+    if args.sync {
+        return run_synchronized(args);
     }
     let assignments = args
         .set
@@ -194,13 +264,7 @@ pub fn run_record(args: RecordArgs) -> Result<()> {
         .collect::<Result<Vec<_>>>()?;
     let interrupted = Interrupt::install()?;
 
-    let mut directories = vec![args.out.clone()];
-    directories.extend(args.stripes.iter().cloned());
-    for dir in &directories {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("creating the output directory {}", dir.display()))?;
-    }
-    let name = args.name.clone().unwrap_or_else(default_name);
+    let config = recorder_config(&args, args.cams.len())?;
 
     let opened = args
         .cams
@@ -212,12 +276,6 @@ pub fn run_record(args: RecordArgs) -> Result<()> {
     }
 
     let infos: Vec<CameraInfo> = opened.iter().map(|o| o.info.clone()).collect();
-    let cameras = infos.len();
-    let mut config = RecorderConfig::new(directories);
-    config.name = name;
-    config.queue_depth = args.io_depth;
-    config.direct_io = !args.buffered;
-    config.channel_capacity = (args.ring_slots * cameras).max(1);
     let recorder = Recorder::<Frame>::start(config, infos.clone())
         .context("starting the recorder (check --out and --stripe)")?;
 
@@ -347,20 +405,30 @@ fn open_camera(cam: &str, connection: &Connection, set: &[(String, String)]) -> 
             .with_context(|| format!("camera {}: setting {feature}={value}", camera.name()))?;
         features.invalidate_all();
     }
+    let info = camera_info(&camera, &features)?;
+    Ok(Opened {
+        spec: CameraSpec::new(Arc::new(camera), Arc::new(features)),
+        info,
+    })
+}
+
+/// What the recording's header says of a camera: identity, image format
+/// and sizes, read from the camera and its features.
+pub(crate) fn camera_info(camera: &Camera, features: &FeatureMap) -> Result<CameraInfo> {
     let identity = camera
         .identify()
         .with_context(|| format!("camera {}: reading its identity", camera.name()))?;
-    let integer = |name: &str| features.get_integer(&camera, name).ok();
+    let integer = |name: &str| features.get_integer(camera, name).ok();
     let payload_size = integer("PayloadSize")
         .and_then(|v| u64::try_from(v).ok())
         .filter(|&v| v > 0)
         .with_context(|| format!("camera {}: reading PayloadSize", camera.name()))?;
     let pixel_format = features
-        .get_enum(&camera, "PixelFormat")
+        .get_enum(camera, "PixelFormat")
         .ok()
         .map_or(PixelFormat(0), |n| pixel_format_named(&n));
     let extended = features
-        .get_enum(&camera, "GevGVSPExtendedIDMode")
+        .get_enum(camera, "GevGVSPExtendedIDMode")
         .is_ok_and(|v| v == "On");
     let info = CameraInfo {
         identity: CameraIdentity {
@@ -382,10 +450,7 @@ fn open_camera(cam: &str, connection: &Connection, set: &[(String, String)]) -> 
             .unwrap_or(0),
         block_id_bits: if extended { 64 } else { 16 },
     };
-    Ok(Opened {
-        spec: CameraSpec::new(Arc::new(camera), Arc::new(features)),
-        info,
-    })
+    Ok(info)
 }
 
 /// The PFNC code of a PixelFormat entry name (0 when this tool does not know it;
@@ -438,7 +503,7 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 }
 
 /// Removes the (empty) files of a recording that never started.
-fn remove_files(summary: &RecordingSummary) {
+pub(crate) fn remove_files(summary: &RecordingSummary) {
     for camera in &summary.cameras {
         for file in &camera.files {
             let _ = std::fs::remove_file(file);

@@ -40,6 +40,10 @@ use gvcap::capture::{
 };
 use gvcap::device::{Camera, ClientConfig, Privilege};
 use gvcap::genicam::{FeatureMap, FeatureRange, FeatureValue};
+use gvcap::record::{
+    CameraInfo, Offer, RecordFrame, Recorder, RecorderConfig, RecorderHandle, RecordingSummary,
+};
+use gvcap::stream::Frame;
 use gvcap::stream::{FrameInfo, TimestampSource};
 use gvcap::sync::driver::{
     self, ControlParts, GenicamCamera, PhcClock, SyncCamera, SyncClock, SystemClock,
@@ -51,6 +55,7 @@ use gvcap::sync::{
 };
 use gvcap::wire::bootstrap;
 use gvcap::xdp::TimestampRequest;
+use serde::Serialize;
 
 use super::rig_file::RigFile;
 use super::{camera_ref, Connection};
@@ -79,7 +84,7 @@ impl From<PtpModeArg> for PtpMode {
 }
 
 /// Arguments of `gvcap sync`; values given here override the rig file's.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Default, Args)]
 pub struct SyncArgs {
     /// The cameras (IP address, serial number or user name), or give --rig.
     #[arg(required_unless_present = "rig", conflicts_with = "rig")]
@@ -444,6 +449,25 @@ struct FeedStats {
     unusable: u64,
     stamps_replaced: u64,
     queue_full: u64,
+    /// Frames handed to the recorder (`gvcap record --sync`).
+    recorded: u64,
+    /// Frames not recorded because they were taken before the gate time.
+    before_gate: u64,
+}
+
+/// Where `gvcap record --sync` sends the frames of the run.
+struct FeedSink {
+    handle: RecorderHandle<Frame>,
+    infos: Vec<CameraInfo>,
+}
+
+/// Capture settings `gvcap record --sync` passes on.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CaptureOverrides {
+    /// Stream packet size in bytes.
+    pub packet_size: Option<u32>,
+    /// Frame slots per camera.
+    pub ring_slots: Option<usize>,
 }
 
 fn spawn_feeder(
@@ -453,6 +477,7 @@ fn spawn_feeder(
     gate: Arc<AtomicU64>,
     out: Sender<FrameRecord>,
     stop: Arc<AtomicBool>,
+    sink: Option<FeedSink>,
 ) -> Result<JoinHandle<FeedStats>> {
     thread::Builder::new()
         .name("gvcap-sync-frames".into())
@@ -466,9 +491,26 @@ fn spawn_feeder(
                 };
                 stats.frames += 1;
                 stats.incomplete += u64::from(frame.info.is_incomplete());
-                let converted =
-                    converter.convert(&frame.info, gate.load(Ordering::Acquire), clock.now());
-                drop(frame);
+                let gate_ns = gate.load(Ordering::Acquire);
+                let converted = converter.convert(&frame.info, gate_ns, clock.now());
+                if let Some(sink) = &sink {
+                    // The recording holds the run: frames from the gate on.
+                    let in_run = matches!(converted, Converted::Record { record, .. }
+                        if gate_ns != 0
+                            && record.camera_timestamp_ns.saturating_add(converter.tolerance_ns)
+                                >= gate_ns);
+                    let info = sink.infos.get(frame.info.camera as usize);
+                    match info {
+                        Some(info) if in_run => {
+                            // A frame the recorder refuses is counted there.
+                            let offer = sink.handle.offer(RecordFrame::from_capture(frame, info));
+                            stats.recorded += u64::from(offer == Offer::Queued);
+                        }
+                        _ => stats.before_gate += 1,
+                    }
+                } else {
+                    drop(frame);
+                }
                 match converted {
                     Converted::Record { record, replaced } => {
                         stats.stamps_replaced += u64::from(replaced);
@@ -795,6 +837,20 @@ impl CaptureSummary {
 
 /// Runs `gvcap sync`.
 pub fn run(args: SyncArgs) -> Result<()> {
+    run_with(args, None)
+}
+
+/// `gvcap record --sync`: the sync run, with every frame from the gate on
+/// written by a recorder configured by `recorder`.
+pub fn run_recording(
+    args: SyncArgs,
+    capture: CaptureOverrides,
+    recorder: RecorderConfig,
+) -> Result<()> {
+    run_with(args, Some((capture, recorder)))
+}
+
+fn run_with(args: SyncArgs, record: Option<(CaptureOverrides, RecorderConfig)>) -> Result<()> {
     let rig = args.rig.as_deref().map(RigFile::load).transpose()?;
     let mut settings = Settings::resolve(&args, rig.as_ref())?;
     let quiet = args.quiet;
@@ -829,6 +885,25 @@ pub fn run(args: SyncArgs) -> Result<()> {
         }
     }
     let (clock, clock_kind) = choose_clock(&interfaces, &mut settings.capture, &mut notes);
+    let mut recorder = None;
+    let mut record_infos = Vec::new();
+    if let Some((overrides, config)) = record {
+        if let Some(size) = overrides.packet_size {
+            settings.capture.packet_size = Some(size);
+        }
+        if let Some(slots) = overrides.ring_slots {
+            settings.capture.ring_slots = slots;
+            settings.capture.queue_depth = (slots / 2).max(1);
+        }
+        record_infos = opened
+            .iter()
+            .map(|o| super::record::camera_info(&o.camera, &o.features))
+            .collect::<Result<Vec<_>>>()?;
+        recorder = Some(
+            Recorder::<Frame>::start(config, record_infos.clone())
+                .context("starting the recorder (check --out and --stripe)")?,
+        );
+    }
 
     let (gate_state, capture_requests) = CaptureGate::new();
     let gate_state = Arc::new(gate_state);
@@ -923,6 +998,10 @@ pub fn run(args: SyncArgs) -> Result<()> {
                         Arc::clone(&gate),
                         frame_tx.clone(),
                         Arc::clone(&feeder_stop),
+                        recorder.as_ref().map(|r| FeedSink {
+                            handle: r.handle(),
+                            infos: record_infos.clone(),
+                        }),
                     )
                     .map(|f| (s, f))
                     .map_err(|e| format!("{e:#}"))
@@ -962,6 +1041,8 @@ pub fn run(args: SyncArgs) -> Result<()> {
             Err(e) => notes.push(format!("stopping the capture: {e}")),
         }
     }
+    // Every frame the capture delivered has been offered: close the files.
+    let recording = recorder.map(|r| RecordingSection::new(r.stop(), &feed));
     let report: SyncReport = outcome.context("the sync could not start")?;
     let summary = CaptureSummary {
         report: capture_report,
@@ -974,13 +1055,124 @@ pub fn run(args: SyncArgs) -> Result<()> {
         let mut value = report.to_json_value();
         if let Some(object) = value.as_object_mut() {
             object.insert("capture".into(), summary.json());
+            if let Some(recording) = &recording {
+                object.insert("recording".into(), serde_json::to_value(recording)?);
+            }
         }
         println!("{}", serde_json::to_string_pretty(&value)?);
     } else {
         print!("{report}");
         print!("{}", summary.text());
+        if let Some(recording) = &recording {
+            print!("{}", recording.text());
+        }
     }
-    verdict(&report)
+    verdict(&report)?;
+    match recording {
+        Some(recording) => recording.verdict(),
+        None => Ok(()),
+    }
+}
+
+/// The `recording` section of `gvcap record --sync`'s report.
+#[derive(Debug, Serialize)]
+struct RecordingSection {
+    frames: u64,
+    bytes: u64,
+    /// Frames the recorder dropped (writer behind or stopped).
+    dropped: u64,
+    /// Frames handed to the recorder.
+    queued: u64,
+    /// Frames received before the gate time, not recorded.
+    before_gate: u64,
+    backend: &'static str,
+    cameras: Vec<RecordedCamera>,
+    notes: Vec<String>,
+    error: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct RecordedCamera {
+    camera: String,
+    serial: String,
+    files: Vec<PathBuf>,
+    frames: u64,
+    bytes: u64,
+    dropped: u64,
+}
+
+impl RecordingSection {
+    fn new(summary: RecordingSummary, feed: &FeedStats) -> Self {
+        let mut notes = summary.notes.clone();
+        if summary.frames() == 0 && summary.error.is_none() {
+            super::record::remove_files(&summary);
+            notes.push("no frame was recorded; the empty files were removed".to_string());
+        }
+        RecordingSection {
+            queued: feed.recorded,
+            frames: summary.frames(),
+            bytes: summary.bytes(),
+            dropped: summary.cameras.iter().map(|c| c.dropped).sum(),
+            before_gate: feed.before_gate,
+            backend: summary.backend,
+            cameras: summary
+                .cameras
+                .iter()
+                .map(|c| RecordedCamera {
+                    camera: c.identity.to_string(),
+                    serial: c.identity.serial.clone(),
+                    files: c.files.clone(),
+                    frames: c.frames,
+                    bytes: c.bytes,
+                    dropped: c.dropped,
+                })
+                .collect(),
+            notes,
+            error: summary.error.as_ref().map(|e| e.to_string()),
+        }
+    }
+
+    fn text(&self) -> String {
+        let mut out = format!(
+            "recording: {} frames, {:.1} MB, {} dropped, {} before the gate not recorded ({})\n",
+            self.frames,
+            self.bytes as f64 / 1e6,
+            self.dropped,
+            self.before_gate,
+            self.backend
+        );
+        for camera in &self.cameras {
+            let files: Vec<String> = camera
+                .files
+                .iter()
+                .map(|f| f.display().to_string())
+                .collect();
+            out += &format!(
+                "  {}: {} frames, {} dropped -> {}\n",
+                camera.camera,
+                camera.frames,
+                camera.dropped,
+                files.join(", ")
+            );
+        }
+        for note in &self.notes {
+            out += &format!("  note: {note}\n");
+        }
+        out
+    }
+
+    fn verdict(&self) -> Result<()> {
+        if let Some(error) = &self.error {
+            bail!(
+                "recording stopped early after {} frames ({error}); the files are valid up to there",
+                self.frames
+            );
+        }
+        if self.frames == 0 {
+            bail!("no frame of the synchronized run was recorded");
+        }
+        Ok(())
+    }
 }
 
 /// Ok when the sequence completed without an error finding.
