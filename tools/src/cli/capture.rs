@@ -71,6 +71,20 @@ pub struct CaptureArgs {
     /// Never ask for resends.
     #[arg(long)]
     pub no_resend: bool,
+    /// Milliseconds from a gap (or a frame going quiet) to the first resend
+    /// request (default 10).
+    #[arg(long, value_name = "MS")]
+    pub resend_delay_ms: Option<u64>,
+    /// Milliseconds between resend rounds of one frame (default 20).
+    #[arg(long, value_name = "MS")]
+    pub resend_interval_ms: Option<u64>,
+    /// Resend rounds per frame before it is given up as incomplete (default 6).
+    #[arg(long, value_name = "N")]
+    pub resend_rounds: Option<u32>,
+    /// Milliseconds without a packet after which a frame is finished as
+    /// incomplete (default 200).
+    #[arg(long, value_name = "MS")]
+    pub frame_timeout_ms: Option<u64>,
     /// AF_XDP: empty polls a worker spins through before it blocks.
     #[arg(long, default_value_t = 64)]
     pub spin_polls: u32,
@@ -294,7 +308,7 @@ pub fn run(args: CaptureArgs) -> Result<()> {
         coalesce: Duration::from_micros(args.coalesce_us),
         ..CaptureOptions::default()
     };
-    options.resend.enabled = !args.no_resend;
+    apply_resend_args(&args, &mut options);
 
     let interrupted = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
@@ -695,9 +709,67 @@ fn print_table(rows: &[CameraJson], report: &CaptureReport) {
     }
 }
 
+/// The resend and frame-timeout options; what is not given keeps the
+/// capture's defaults (the ones the option help names).
+fn apply_resend_args(args: &CaptureArgs, options: &mut CaptureOptions) {
+    options.resend.enabled = !args.no_resend;
+    if let Some(ms) = args.resend_delay_ms {
+        options.resend.initial_delay = Duration::from_millis(ms);
+    }
+    if let Some(ms) = args.resend_interval_ms {
+        options.resend.retry_interval = Duration::from_millis(ms);
+    }
+    if let Some(rounds) = args.resend_rounds {
+        options.resend.max_rounds = rounds;
+    }
+    if let Some(ms) = args.frame_timeout_ms {
+        options.frame_timeout = Duration::from_millis(ms);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Line {
+        #[command(flatten)]
+        capture: CaptureArgs,
+    }
+
+    #[test]
+    fn resend_options_default_to_what_their_help_says_and_override_it() {
+        let plain = Line::parse_from(["gvcap", "10.0.0.1", "--frames", "1"]).capture;
+        let mut options = CaptureOptions::default();
+        apply_resend_args(&plain, &mut options);
+        assert!(options.resend.enabled);
+        assert_eq!(options.resend.initial_delay, Duration::from_millis(10));
+        assert_eq!(options.resend.retry_interval, Duration::from_millis(20));
+        assert_eq!(options.resend.max_rounds, 6);
+        assert_eq!(options.frame_timeout, Duration::from_millis(200));
+
+        let tuned = Line::parse_from([
+            "gvcap",
+            "10.0.0.1",
+            "--frames",
+            "1",
+            "--resend-delay-ms",
+            "30",
+            "--resend-interval-ms",
+            "50",
+            "--resend-rounds",
+            "9",
+            "--frame-timeout-ms",
+            "900",
+        ])
+        .capture;
+        apply_resend_args(&tuned, &mut options);
+        assert_eq!(options.resend.initial_delay, Duration::from_millis(30));
+        assert_eq!(options.resend.retry_interval, Duration::from_millis(50));
+        assert_eq!(options.resend.max_rounds, 9);
+        assert_eq!(options.frame_timeout, Duration::from_millis(900));
+    }
 
     #[test]
     fn core_lists_parse_and_junk_is_refused() {
