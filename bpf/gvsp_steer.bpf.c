@@ -4,9 +4,9 @@
  *
  * For every packet on the interface:
  *   - parse Ethernet (at most one 802.1Q / 802.1ad tag), IPv4, UDP;
- *   - when {IPv4 source, UDP destination port} is in `streams`, write an
- *     rx_meta (receive timestamp) in front of the packet and redirect it to
- *     the AF_XDP socket of the receiving queue (`xsks[rx_queue_index]`);
+ *   - when {IPv4 source, UDP destination port} is in `streams`, prepend an
+ *     rx_meta (receive timestamp) to the packet and redirect it to the
+ *     AF_XDP socket of the receiving queue (`xsks[rx_queue_index]`);
  *   - everything else (GVCP, PTP, ARP, IPv6, IP fragments, unknown ports) is
  *     passed to the kernel untouched, and so is anything malformed (the
  *     kernel drops it and counts it in its own statistics).
@@ -19,6 +19,15 @@
  * Both are xdp.frags programs so that jumbo packets split over several
  * buffers (veth, multi-buffer drivers) are seen at all; only the headers,
  * which are always in the first buffer, are read.
+ *
+ * The stamp travels in band: bpf_xdp_adjust_head grows the packet at the
+ * front by sizeof(struct rx_meta), so the AF_XDP descriptor starts with the
+ * rx_meta and the Ethernet header follows it. The XDP metadata area
+ * (bpf_xdp_adjust_meta) would leave the frame untouched, but some kernels
+ * refuse that helper to XDP programs outright ("program of this type cannot
+ * use helper bpf_xdp_adjust_meta"), and adjust_head is available to every
+ * XDP program on every kernel that has AF_XDP. Only steered packets are
+ * changed; what goes to the kernel is passed as it came.
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -147,20 +156,30 @@ static __always_inline int steer(struct xdp_md *ctx, const int hw)
 	if (stamp == 0)
 		stamp = bpf_ktime_get_tai_ns();
 
-	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(struct rx_meta)))
+	/*
+	 * Only a queue with a socket gets the prefix, so that whatever is
+	 * passed to the kernel is the packet as it arrived.
+	 */
+	queue = ctx->rx_queue_index;
+	if (!bpf_map_lookup_elem(&xsks, &queue))
+		return count(COUNTER_NO_SOCKET, XDP_PASS);
+
+	if (bpf_xdp_adjust_head(ctx, -(int)sizeof(struct rx_meta)))
 		return count(COUNTER_NO_META, XDP_PASS);
-	/* adjust_meta invalidated every packet pointer: reload. */
-	meta = (void *)(long)ctx->data_meta;
-	if ((void *)(meta + 1) > (void *)(long)ctx->data)
+	/* adjust_head invalidated every packet pointer: reload. */
+	meta = (void *)(long)ctx->data;
+	if ((void *)(meta + 1) > (void *)(long)ctx->data_end)
 		return count(COUNTER_NO_META, XDP_PASS);
 	meta->rx_timestamp_ns = stamp;
 	meta->flags = flags;
 	meta->magic = RX_META_MAGIC;
 
-	queue = ctx->rx_queue_index;
 	action = bpf_redirect_map(&xsks, queue, XDP_PASS);
 	if (action == XDP_REDIRECT)
 		return count(COUNTER_STEERED, XDP_REDIRECT);
+	/* The socket went away between the lookup and here: undo the prefix. */
+	if (bpf_xdp_adjust_head(ctx, (int)sizeof(struct rx_meta)))
+		return count(COUNTER_NO_SOCKET, XDP_DROP);
 	return count(COUNTER_NO_SOCKET, XDP_PASS);
 }
 

@@ -25,9 +25,9 @@ struct stream_value {
 };
 
 /*
- * Written by the program into the XDP metadata area, directly in front of
- * the packet's first byte (so at `desc.addr - sizeof(struct rx_meta)` in the
- * UMEM). 16 bytes: the kernel wants a multiple of 4, at most 32.
+ * Prepended by the program to every packet it steers (bpf_xdp_adjust_head),
+ * so an AF_XDP descriptor starts with these 16 bytes and the Ethernet header
+ * follows at `desc.addr + sizeof(struct rx_meta)`. Native byte order.
  */
 struct rx_meta {
 	__u64 rx_timestamp_ns; /* CLOCK_TAI, or the NIC's clock when RX_META_HW */
@@ -44,7 +44,7 @@ enum counter {
 	COUNTER_PASSED = 1,    /* not a registered stream: given to the kernel */
 	COUNTER_MALFORMED = 2, /* truncated or invalid headers: given to the kernel */
 	COUNTER_NO_SOCKET = 3, /* registered stream, no socket on this queue: given to the kernel */
-	COUNTER_NO_META = 4,   /* no room for metadata: given to the kernel */
+	COUNTER_NO_META = 4,   /* no headroom for the rx_meta prefix: given to the kernel */
 	COUNTER_MAX = 5,
 };
 

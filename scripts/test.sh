@@ -47,7 +47,7 @@ fi
 step fmt cargo fmt --all --check
 step clippy cargo clippy --workspace --all-targets -- -D warnings
 run_tests() {
-    timeout --kill-after=30 "${TEST_TIMEOUT:-3600}" cargo test --workspace 2>&1 | tee "$log"
+    timeout --kill-after=30 "${TEST_TIMEOUT:-3600}" cargo test --workspace --no-fail-fast 2>&1 | tee "$log"
 }
 step test run_tests
 if [[ -f fuzz/Cargo.toml ]]; then

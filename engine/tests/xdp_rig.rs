@@ -117,6 +117,15 @@ struct Received {
     hugepages: bool,
     busy_poll: bool,
     other_port: Option<Vec<u8>>,
+    /// CLOCK_TAI just before the first datagram was sent and just after the
+    /// last one was received.
+    window: (u64, u64),
+}
+
+fn tai_ns() -> u64 {
+    let t =
+        rustix::time::clock_gettime_dynamic(rustix::time::DynamicClockId::Tai).expect("CLOCK_TAI");
+    t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
 }
 
 fn run_stream(
@@ -178,6 +187,7 @@ fn run_stream(
                 counters: report.counters,
                 steer: steer_counters,
                 other_port,
+                window: (0, 0),
             }
             // `steer` and the socket drop here: the program is detached.
         })
@@ -210,6 +220,7 @@ fn run_stream(
         xdp_support::describe(&ping)
     );
 
+    let sent_from = tai_ns();
     let sender = {
         let ns = format!("/run/netns/{}", pair.sender_ns);
         let (src, dst) = (pair.sender_ip, pair.receiver_ip);
@@ -230,7 +241,9 @@ fn run_stream(
     };
     sender.join().expect("sender thread");
     sent_tx.send(()).unwrap();
-    receiver.join().expect("receiver thread")
+    let mut received = receiver.join().expect("receiver thread");
+    received.window = (sent_from, tai_ns());
+    received
 }
 
 fn check(pair: &VethPair, r: &Received, label: &str) {
@@ -271,6 +284,15 @@ fn check(pair: &VethPair, r: &Received, label: &str) {
     );
     assert_eq!(v.zero_stamps, 0, "{label}: every packet has a timestamp");
     assert!(v.last_stamp >= v.first_stamp);
+    if v.hw_stamps == 0 {
+        let (from, to) = r.window;
+        assert!(
+            from <= v.first_stamp && v.last_stamp <= to,
+            "{label}: CLOCK_TAI stamps [{}, {}] within the run [{from}, {to}]",
+            v.first_stamp,
+            v.last_stamp
+        );
+    }
     assert_eq!(
         r.steer.steered,
         u64::from(DATAGRAMS),

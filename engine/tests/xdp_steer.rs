@@ -1,9 +1,11 @@
 //! The steering program's decisions, run in the kernel on crafted frames
 //! with `BPF_PROG_TEST_RUN` (no interface needed, but root for BPF).
 //!
-//! With no AF_XDP socket in the XSKMAP a registered stream's packet comes
-//! back as XDP_PASS counted `no_socket`: that, and the metadata in front of
-//! it, is how these tests see that the program chose to steer it.
+//! A test run redirects nowhere, but the program's verdict is visible: with
+//! an AF_XDP socket (bound to `lo`, which carries no traffic for it) in the
+//! XSKMAP slot of queue 0, a registered stream's packet comes back as
+//! XDP_REDIRECT with the rx_meta prefix in front of it; with no socket it
+//! comes back as XDP_PASS, byte for byte as it went in, counted `no_socket`.
 
 mod xdp_support;
 
@@ -11,8 +13,11 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 
 use gvcap::xdp::headers::build_udp_frame;
 use gvcap::xdp::loader::{XDP_PASS, XDP_REDIRECT};
-use gvcap::xdp::{SteerCounters, SteerProgram, Variant};
+use gvcap::xdp::{HugePages, SteerCounters, SteerProgram, Variant, XskConfig, XskSocket};
 use rustix::time::{clock_gettime_dynamic, DynamicClockId};
+use std::os::fd::AsFd;
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 const CAMERA: Ipv4Addr = Ipv4Addr::new(169, 254, 10, 2);
 const HOST: Ipv4Addr = Ipv4Addr::new(169, 254, 10, 1);
@@ -53,30 +58,88 @@ fn delta(before: SteerCounters, after: SteerCounters) -> SteerCounters {
     }
 }
 
+/// A small copy-mode AF_XDP socket on `lo`, queue 0 (the queue of a test
+/// run), to fill the XSKMAP slot the program redirects to. A queue takes one
+/// socket at a time, so the tests that need it take turns.
+fn loopback_socket() -> (XskSocket, MutexGuard<'static, ()>) {
+    static LO_QUEUE_0: Mutex<()> = Mutex::new(());
+    let turn = LO_QUEUE_0
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let config = XskConfig {
+        frame_count: 64,
+        rx_ring_size: 64,
+        hugepages: HugePages::Never,
+        ..XskConfig::default()
+    };
+    // The kernel lets go of the previous test's socket once the map that held
+    // it is freed, which can lag behind that test's end.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match XskSocket::open(1, 0, &config) {
+            Ok(socket) => return (socket, turn),
+            Err(e) if Instant::now() < deadline && e.to_string().contains("busy") => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => panic!("AF_XDP socket on lo, queue 0: {e}"),
+        }
+    }
+}
+
 #[test]
 fn registered_stream_is_steered_with_a_software_timestamp() {
     let Some(program) = load() else { return };
+    let (socket, _turn) = loopback_socket();
+    program.register_socket(0, socket.as_fd()).unwrap();
     for (vlan, len) in [(None, 1400), (Some(0x0123), 1400), (None, 8000)] {
+        let bytes = frame(CAMERA, STREAM_PORT, vlan, len);
         let before = program.counters().unwrap();
         let t0 = tai_ns();
-        let run = program
-            .test_run(&frame(CAMERA, STREAM_PORT, vlan, len))
-            .unwrap();
+        let run = program.test_run(&bytes).unwrap();
         let t1 = tai_ns();
-        assert_eq!(
-            run.action, XDP_PASS,
-            "no socket registered: falls back to the kernel"
-        );
-        assert_ne!(run.action, XDP_REDIRECT);
+        assert_eq!(run.action, XDP_REDIRECT, "vlan {vlan:?} len {len}");
         let meta = run
             .meta
-            .unwrap_or_else(|| panic!("metadata written (vlan {vlan:?}, len {len})"));
+            .unwrap_or_else(|| panic!("prefix written (vlan {vlan:?}, len {len})"));
         assert!(!meta.hw_stamp, "a test run has no hardware stamp");
         assert!(
             (t0..=t1).contains(&meta.rx_timestamp_ns),
             "CLOCK_TAI stamp {} within [{t0}, {t1}]",
             meta.rx_timestamp_ns
         );
+        assert_eq!(
+            &run.data[run.meta_len..],
+            &bytes[..],
+            "the frame follows the prefix intact"
+        );
+        let d = delta(before, program.counters().unwrap());
+        assert_eq!(
+            d,
+            SteerCounters {
+                steered: 1,
+                ..Default::default()
+            },
+            "vlan {vlan:?} len {len}"
+        );
+    }
+    // The map lets go of the socket before the next test may bind lo again.
+    drop(program);
+}
+
+#[test]
+fn a_stream_without_a_socket_goes_to_the_kernel_unchanged() {
+    let Some(program) = load() else { return };
+    for (vlan, len) in [(None, 1400), (Some(0x0123), 1400), (None, 8000)] {
+        let bytes = frame(CAMERA, STREAM_PORT, vlan, len);
+        let before = program.counters().unwrap();
+        let run = program.test_run(&bytes).unwrap();
+        assert_eq!(run.action, XDP_PASS, "no socket on the queue: the kernel's");
+        assert_eq!(
+            (run.meta_len, run.meta),
+            (0, None),
+            "vlan {vlan:?} len {len}"
+        );
+        assert_eq!(run.data, bytes, "passed as it came");
         let d = delta(before, program.counters().unwrap());
         assert_eq!(
             d,
@@ -167,8 +230,10 @@ fn malformed_headers_are_counted_and_passed() {
 #[test]
 fn unregistering_a_stream_stops_steering_it() {
     let Some(program) = load() else { return };
+    let (socket, _turn) = loopback_socket();
+    program.register_socket(0, socket.as_fd()).unwrap();
     let bytes = frame(CAMERA, STREAM_PORT, None, 500);
-    assert!(program.test_run(&bytes).unwrap().meta.is_some());
+    assert_eq!(program.test_run(&bytes).unwrap().action, XDP_REDIRECT);
     assert!(program.unregister_stream(CAMERA, STREAM_PORT).unwrap());
     assert!(
         !program.unregister_stream(CAMERA, STREAM_PORT).unwrap(),
@@ -176,9 +241,10 @@ fn unregistering_a_stream_stops_steering_it() {
     );
     let before = program.counters().unwrap();
     let run = program.test_run(&bytes).unwrap();
-    assert_eq!(run.meta_len, 0);
+    assert_eq!((run.action, run.meta_len), (XDP_PASS, 0));
     assert_eq!(delta(before, program.counters().unwrap()).passed, 1);
     // And a second registration works again.
     program.register_stream(CAMERA, STREAM_PORT, 1).unwrap();
     assert!(program.test_run(&bytes).unwrap().meta.is_some());
+    drop(program);
 }

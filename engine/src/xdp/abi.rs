@@ -9,7 +9,8 @@
 
 use std::net::Ipv4Addr;
 
-/// Size in bytes of `struct rx_meta`, the metadata in front of each packet.
+/// Size in bytes of `struct rx_meta`, the prefix the program puts in front
+/// of each steered packet.
 pub const RX_META_SIZE: usize = 16;
 /// `RX_META_HW`: the timestamp is the NIC's hardware stamp.
 pub const RX_META_HW: u32 = 0x1;
@@ -27,7 +28,8 @@ pub const MAP_STREAMS: &str = "streams";
 /// Name of the per-CPU counter array.
 pub const MAP_COUNTERS: &str = "counters";
 
-/// The receive timestamp the program writes in front of each steered packet.
+/// The receive timestamp the program prepends to each steered packet (the
+/// descriptor's first [`RX_META_SIZE`] bytes; the Ethernet frame follows).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RxMeta {
     /// Nanoseconds: CLOCK_TAI, or the NIC's clock when `hw_stamp`.
@@ -122,7 +124,7 @@ pub struct SteerCounters {
     pub malformed: u64,
     /// Stream packets that found no socket on their queue (given to the kernel).
     pub no_socket: u64,
-    /// Stream packets without room for metadata (given to the kernel).
+    /// Stream packets without headroom for the prefix (given to the kernel).
     pub no_meta: u64,
 }
 

@@ -128,10 +128,13 @@ pub struct AttachConfig {
 pub struct TestRun {
     /// The XDP action returned ([`XDP_PASS`], [`XDP_REDIRECT`], ...).
     pub action: u32,
-    /// The metadata in front of the packet, when the program wrote some.
+    /// The prefix in front of the packet, when the program left one.
     pub meta: Option<RxMeta>,
-    /// Bytes of metadata in front of the packet.
+    /// Bytes the packet grew at the front (0 when it comes back as it went
+    /// in).
     pub meta_len: usize,
+    /// The packet as the program left it, prefix included.
+    pub data: Vec<u8>,
 }
 
 /// The loaded (not yet attached) steering program and its maps.
@@ -360,6 +363,7 @@ impl SteerProgram {
             action: output.return_value,
             meta,
             meta_len,
+            data: data.to_vec(),
         })
     }
 

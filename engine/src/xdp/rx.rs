@@ -226,22 +226,18 @@ impl RxPath {
                 }
             }
         }
-        let Some(first) = bufs.first().copied().filter(|_| !pending.is_empty()) else {
+        let Some(head) = bufs.first().copied().filter(|_| !pending.is_empty()) else {
             return false;
+        };
+        // gvsp_steer prepends its metadata to the packet (see
+        // bpf/gvsp_steer.bpf.c): strip it when its magic is there.
+        let (meta, first) = match head.get(..RX_META_SIZE).and_then(RxMeta::parse) {
+            Some(meta) => (Some(meta), &head[RX_META_SIZE..]),
+            None => (None, head),
         };
         let Ok(udp) = UdpFrame::parse(first) else {
             self.counters.malformed += 1;
             return false;
-        };
-
-        // The metadata sits right before the packet, inside the same frame.
-        let addr0 = pending[0].addr;
-        let meta = if addr0 - umem.frame_of(addr0) >= RX_META_SIZE as u64 {
-            // Safety: the metadata lies in the first frame, owned as above.
-            #[allow(unsafe_code)]
-            unsafe { umem.bytes(addr0 - RX_META_SIZE as u64, RX_META_SIZE) }.and_then(RxMeta::parse)
-        } else {
-            None
         };
 
         // Cut the payload out of the buffers: the head's tail, then whole
@@ -331,12 +327,15 @@ mod tests {
     }
 
     impl Rig {
-        /// Does what the kernel does in copy mode: takes frames from the fill
-        /// ring, writes metadata and the packet split into buffers of
-        /// `FRAME - HEADROOM` bytes, posts the descriptors.
+        /// Does what the program and the kernel do in copy mode: prepends
+        /// the metadata, takes frames from the fill ring, writes the packet
+        /// split into buffers of `FRAME - HEADROOM` bytes, posts the
+        /// descriptors.
         fn receive(&mut self, packet: &[u8], meta: Option<RxMeta>) {
             let per_buf = (FRAME as u64 - HEADROOM) as usize;
-            let chunks: Vec<&[u8]> = packet.chunks(per_buf).collect();
+            let mut wire = meta.map(|m| m.emit().to_vec()).unwrap_or_default();
+            wire.extend_from_slice(packet);
+            let chunks: Vec<&[u8]> = wire.chunks(per_buf).collect();
             for (i, chunk) in chunks.iter().enumerate() {
                 let frame = self.kernel_fill.pop().expect("fill ring has a frame");
                 let addr = frame + HEADROOM;
@@ -344,11 +343,6 @@ mod tests {
                 // owns it; the receive path does not look at it yet.
                 #[allow(unsafe_code)]
                 unsafe {
-                    if i == 0 {
-                        if let Some(m) = meta {
-                            assert!(self.path.umem.write(addr - 16, &m.emit()));
-                        }
-                    }
                     assert!(self.path.umem.write(addr, chunk));
                 }
                 let options = if i + 1 < chunks.len() {
