@@ -139,6 +139,9 @@ pub struct Acquisition {
     /// Scheduled action times with whether they were set on a locked PTP clock.
     actions: Vec<(i64, bool)>,
     overtriggers: u64,
+    /// Camera time of an AcquisitionStop whose earlier frames are still to
+    /// come out (see [`Acquisition::stop`]).
+    stop_at: Option<i64>,
 }
 
 impl Default for Acquisition {
@@ -147,6 +150,7 @@ impl Default for Acquisition {
             schedule: Schedule::Idle,
             actions: Vec::new(),
             overtriggers: 0,
+            stop_at: None,
         }
     }
 }
@@ -160,9 +164,9 @@ fn period_ns(rate: f64) -> i64 {
 }
 
 impl Acquisition {
-    /// True while acquiring or armed.
+    /// True while acquiring or armed (false from AcquisitionStop on).
     pub fn is_active(&self) -> bool {
-        !matches!(self.schedule, Schedule::Idle)
+        !matches!(self.schedule, Schedule::Idle) && self.stop_at.is_none()
     }
 
     /// Triggers dropped because they came faster than the sensor allows.
@@ -174,6 +178,7 @@ impl Acquisition {
     /// one applies (see the module table), `on_ptp` whether frame times come
     /// from PTP time (gate set with PtpMode ≠ Off).
     pub fn start(&mut self, settings: &AcqSettings, gate: Option<i64>, now: i64) {
+        self.stop_at = None;
         let period = period_ns(settings.frame_rate);
         if let (Some(gate), true) = (gate, settings.gate_applies()) {
             let limit = if settings.is_sync_workflow() {
@@ -214,9 +219,15 @@ impl Acquisition {
         }
     }
 
-    /// AcquisitionStop: no more frames (scheduled actions stay queued).
-    pub fn stop(&mut self) {
-        self.schedule = Schedule::Idle;
+    /// AcquisitionStop at camera time `now`: no frame starts at or after
+    /// `now` (scheduled actions stay queued). A frame whose start time came
+    /// before `now` but that has not been polled yet still comes out: a
+    /// sensor has exposed it by then, and the thread that polls may simply
+    /// have woken late on a busy host.
+    pub fn stop(&mut self, now: i64) {
+        if !matches!(self.schedule, Schedule::Idle) {
+            self.stop_at = Some(self.stop_at.map_or(now, |at| at.min(now)));
+        }
     }
 
     /// A TriggerSoftware command at camera time `now`; false when it does nothing.
@@ -277,6 +288,7 @@ impl Acquisition {
             } => Some(first.saturating_add(period.saturating_mul(*next as i64))),
             Schedule::Triggered { queue, .. } => queue.front().map(|(t, _, _)| *t),
         };
+        let schedule = schedule.filter(|&t| self.stop_at.is_none_or(|stop| t < stop));
         let action = self.actions.first().map(|(t, _)| *t);
         match (schedule, action) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -295,6 +307,8 @@ impl Acquisition {
             self.actions.remove(0);
             self.trigger(TriggerSource::Action1, at, on_ptp, FrameCause::Action);
         }
+        let stop_at = self.stop_at;
+        let stopped = |time: i64| stop_at.is_some_and(|stop| time >= stop);
         loop {
             match &mut self.schedule {
                 Schedule::Idle => return None,
@@ -310,6 +324,11 @@ impl Acquisition {
                         return None;
                     }
                     let time = first.saturating_add(period.saturating_mul(*next as i64));
+                    if stopped(time) {
+                        self.schedule = Schedule::Idle;
+                        self.stop_at = None;
+                        return None;
+                    }
                     if time > now {
                         return None;
                     }
@@ -337,7 +356,18 @@ impl Acquisition {
                         self.schedule = Schedule::Idle;
                         return None;
                     }
-                    let &(time, on_ptp, cause) = queue.front()?;
+                    let Some(&(time, on_ptp, cause)) = queue.front() else {
+                        if stop_at.is_some() {
+                            self.schedule = Schedule::Idle;
+                            self.stop_at = None;
+                        }
+                        return None;
+                    };
+                    if stopped(time) {
+                        self.schedule = Schedule::Idle;
+                        self.stop_at = None;
+                        return None;
+                    }
                     if time > now {
                         return None;
                     }
@@ -418,9 +448,47 @@ mod tests {
         );
         assert!(frames.iter().all(|f| !f.started_with_ptp));
         assert_eq!(frames[4].number, 4);
-        acq.stop();
+        acq.stop(1_000 + 45 * MS);
         assert_eq!(acq.next_deadline(), None);
         assert!(!acq.is_active());
+    }
+
+    #[test]
+    fn a_frame_due_before_the_stop_still_comes_out_when_polled_late() {
+        let mut acq = Acquisition::default();
+        acq.start(
+            &settings(AcquisitionMode::Continuous, false, TriggerSource::Software),
+            None,
+            0,
+        );
+        assert_eq!(drain(&mut acq, 25 * MS, true).len(), 3, "0, 10, 20 ms");
+        // The stop arrives at 31 ms; the stream thread wakes only at 45 ms.
+        acq.stop(31 * MS);
+        assert!(
+            !acq.is_active(),
+            "stopped as far as the control channel sees"
+        );
+        assert_eq!(acq.next_deadline(), Some(30 * MS));
+        let late = acq.poll(45 * MS, true).expect("the 30 ms frame was taken");
+        assert_eq!((late.time, late.number), (30 * MS, 3));
+        assert_eq!(acq.poll(45 * MS, true), None, "the 40 ms frame was not");
+        assert_eq!(acq.next_deadline(), None);
+        // A stop exactly at a frame's start time stops that frame too.
+        acq.start(
+            &settings(AcquisitionMode::Continuous, false, TriggerSource::Software),
+            None,
+            0,
+        );
+        acq.stop(0);
+        assert_eq!(acq.poll(MS, true), None);
+        // And a new start is not held back by an old stop.
+        acq.start(
+            &settings(AcquisitionMode::Continuous, false, TriggerSource::Software),
+            None,
+            100 * MS,
+        );
+        assert!(acq.is_active());
+        assert_eq!(acq.poll(100 * MS, true).map(|f| f.number), Some(0));
     }
 
     #[test]

@@ -865,7 +865,7 @@ impl Device {
             }
             r::ACQUISITION_STOP => {
                 if value != 0 {
-                    self.acquisition.stop();
+                    self.acquisition.stop(self.clock.now());
                 }
             }
             r::TRIGGER_SELECTOR => {
@@ -1063,7 +1063,7 @@ impl Device {
 
     /// Control privilege lost (heartbeat expired): stop and close the stream channel.
     pub fn control_lost(&mut self) {
-        self.acquisition.stop();
+        self.acquisition.stop(self.clock.now());
         self.scp_port = 0;
     }
 
