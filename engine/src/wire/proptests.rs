@@ -11,6 +11,7 @@ use super::gvcp::{code, AckRepr, CommandRepr, DiscoveryAck, EventRecord, HEADER_
 use super::gvsp::{
     GvspHeader, GvspPacket, ImageLeader, LeaderRepr, PacketFormat, PixelFormat, TrailerRepr,
 };
+use super::ptp::{Body as PtpBody, Message as PtpMessage};
 use super::{Status, WireError};
 
 const COMMAND_CODES: [u16; 10] = [
@@ -293,9 +294,48 @@ fn touch_gvsp(packet: &GvspPacket<&[u8]>) {
     }
 }
 
+/// PTP datagrams that get past the header checks: version 2, a declared
+/// length within the buffer, any message type, random body, then cut short
+/// somewhere (or not).
+fn plausible_ptp() -> impl Strategy<Value = Vec<u8>> {
+    (
+        vec(any::<u8>(), 34..80),
+        0u8..16,
+        any::<prop::sample::Index>(),
+    )
+        .prop_map(|(mut bytes, message_type, cut)| {
+            bytes[0] = (bytes[0] & 0xF0) | message_type;
+            bytes[1] = (bytes[1] & 0xF0) | 2;
+            let declared = 34 + cut.index(bytes.len() - 34 + 1);
+            bytes[2..4].copy_from_slice(&(declared as u16).to_be_bytes());
+            bytes
+        })
+}
+
+/// What the `ptp_message` fuzz target checks: a message the parser accepts
+/// with a body it knows emits and parses back to the same header and body
+/// (the declared length aside).
+fn check_ptp_round_trip(bytes: &[u8]) -> Result<(), TestCaseError> {
+    let Ok(message) = PtpMessage::parse(bytes) else {
+        return Ok(());
+    };
+    if message.body == PtpBody::Other {
+        return Ok(());
+    }
+    let mut out = vec![0u8; message.buffer_len()];
+    let n = message.emit(&mut out).expect("a parsed message must emit");
+    let again = PtpMessage::parse(&out[..n]).expect("an emitted message must parse");
+    prop_assert_eq!(again.body, message.body);
+    let mut header = message.header;
+    header.message_length = again.header.message_length;
+    prop_assert_eq!(again.header, header);
+    Ok(())
+}
+
 proptest! {
     #[test]
     fn random_bytes_never_panic_any_parser(bytes in vec(any::<u8>(), 0..600)) {
+        let _ = PtpMessage::parse(&bytes);
         let _ = CommandRepr::parse(&bytes);
         let _ = AckRepr::parse(&bytes);
         if let Ok(packet) = GvspPacket::new_checked(&bytes[..]) {
@@ -303,6 +343,14 @@ proptest! {
         }
         let _ = LeaderRepr::parse(&bytes);
         let _ = TrailerRepr::parse(&bytes);
+    }
+
+    #[test]
+    fn plausible_ptp_messages_never_panic_and_round_trip(bytes in plausible_ptp()) {
+        check_ptp_round_trip(&bytes)?;
+        for cut in [0, 1, 33, 34, 43, 44, 63] {
+            check_ptp_round_trip(&bytes[..cut.min(bytes.len())])?;
+        }
     }
 
     #[test]

@@ -212,12 +212,19 @@ impl PtpTimestamp {
         i128::from(self.seconds) * 1_000_000_000 + i128::from(self.nanoseconds)
     }
 
+    /// Reads a timestamp; a nanoseconds field of 10^9 or more is not a
+    /// time (IEEE 1588-2008 5.3.3) and is refused, so that it never reaches
+    /// a servo.
     fn parse(data: &[u8], at: usize) -> Result<Self, WireError> {
         let high = u64::from(read_u16(data, at)?);
         let low = u64::from(read_u32(data, at.saturating_add(2))?);
+        let nanoseconds = read_u32(data, at.saturating_add(6))?;
+        if nanoseconds >= 1_000_000_000 {
+            return Err(WireError::BadValue);
+        }
         Ok(PtpTimestamp {
             seconds: (high << 32) | low,
-            nanoseconds: read_u32(data, at.saturating_add(6))?,
+            nanoseconds,
         })
     }
 
@@ -584,6 +591,15 @@ mod tests {
         let mut out = [0xAAu8; 64];
         assert_eq!(message.emit(&mut out), Ok(44));
         assert_eq!(out[..44], SYNC_BYTES);
+    }
+
+    #[test]
+    fn a_timestamp_with_a_second_or_more_of_nanoseconds_is_refused() {
+        let mut bytes = SYNC_BYTES;
+        bytes[40..44].copy_from_slice(&999_999_999u32.to_be_bytes());
+        assert!(Message::parse(&bytes).is_ok());
+        bytes[40..44].copy_from_slice(&1_000_000_000u32.to_be_bytes());
+        assert_eq!(Message::parse(&bytes), Err(WireError::BadValue));
     }
 
     fn hex(text: &str) -> Vec<u8> {
