@@ -14,7 +14,8 @@ mod support;
 use std::time::Duration;
 
 use capture_util::{
-    assert_all_complete, capture_json, gvcap, num, one_at_a_time, text, xdp_left, Running,
+    assert_all_complete, assert_all_verified, capture_json, gvcap, num, one_at_a_time, text,
+    xdp_left, Running,
 };
 use gvcap_tools::gvsim::config::CameraConfig;
 use gvcap_tools::gvsim::runtime::{SimOptions, Simulator};
@@ -74,7 +75,7 @@ fn standard_and_extended_ids_with_1500_and_9000_byte_packets() {
         );
         let report = running.finish();
         let camera = &report["cameras"][0];
-        assert_all_complete(camera, 40, "xdp");
+        assert_all_verified(camera, 40, "xdp");
         assert_eq!(num(camera, "packet_size"), size, "{label}: {camera:#}");
         assert_eq!(camera["packet_size_tested"], true, "{label}");
         assert_eq!(camera["extended_ids"], ids == "On", "{label}");
@@ -155,7 +156,7 @@ fn one_percent_loss_in_bursts_is_repaired_and_counted_consistently() {
     sim.shutdown();
 
     let camera = &report["cameras"][0];
-    assert_all_complete(camera, 100, "xdp");
+    assert_all_verified(camera, 100, "xdp");
     // 640x480 Mono8 in 1464-byte packets: 210 payload packets, leader and trailer.
     let per_frame = 212;
     let frames = num(camera, "frames_complete");
@@ -213,7 +214,7 @@ fn four_cameras(topology: Topology) {
     let cameras = report["cameras"].as_array().expect("cameras");
     assert_eq!(cameras.len(), 4);
     for (camera, info) in cameras.iter().zip(rig.cameras()) {
-        assert_all_complete(camera, 40, "xdp");
+        assert_all_verified(camera, 40, "xdp");
         assert_eq!(camera["ip"], info.address.to_string());
         assert_eq!(camera["interface"], info.host_interface, "{camera:#}");
     }

@@ -13,7 +13,7 @@ mod support;
 
 use std::process::Command;
 
-use capture_util::{assert_all_complete, num, one_at_a_time, text, xdp_left, Running};
+use capture_util::{assert_all_verified, num, one_at_a_time, text, xdp_left, Running};
 use gvsim_rigs::GvsimRig;
 use support::Topology;
 
@@ -144,7 +144,7 @@ fn malformed_truncated_foreign_and_wrong_port_packets_are_counted_and_harmless()
     let report = running.finish();
 
     let camera = &report["cameras"][0];
-    assert_all_complete(camera, 150, "xdp");
+    assert_all_verified(camera, 150, "xdp");
     assert_eq!(num(camera, "port"), 41000);
     // Malformed GVSP reaches the reassembler, which rejects it before any frame.
     assert_eq!(num(camera, "packets_malformed"), 60, "{camera:#}");

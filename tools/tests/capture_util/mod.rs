@@ -177,9 +177,8 @@ pub fn num(camera: &Value, key: &str) -> u64 {
         .unwrap_or_else(|| panic!("no number {key} in {camera:#}"))
 }
 
-/// Asserts what every capture of gvsim's pattern must show: `frames`
-/// frames or more, all complete, none dropped, nothing missing, every
-/// frame verified, on the AF_XDP path.
+/// Asserts what every lossless capture must show: `frames` frames or more,
+/// all complete, none dropped, nothing missing, on `path`.
 pub fn assert_all_complete(camera: &Value, frames: u64, path: &str) {
     assert_eq!(camera["path"], path, "{camera:#}");
     assert!(num(camera, "frames_received") >= frames, "{camera:#}");
@@ -187,13 +186,22 @@ pub fn assert_all_complete(camera: &Value, frames: u64, path: &str) {
     assert_eq!(num(camera, "frames_incomplete"), 0, "{camera:#}");
     assert_eq!(num(camera, "frames_dropped"), 0, "{camera:#}");
     assert_eq!(num(camera, "packets_missing"), 0, "{camera:#}");
-    if !camera["pattern"].is_null() {
-        let pattern = &camera["pattern"];
-        assert_eq!(num(pattern, "frames_mismatched"), 0, "{camera:#}");
-        assert_eq!(
-            num(pattern, "frames_verified"),
-            num(camera, "frames_complete"),
-            "{camera:#}"
-        );
-    }
+}
+
+/// [`assert_all_complete`] for a capture run with `--verify-pattern`: the
+/// report must also say that every complete frame matched gvsim's pattern
+/// byte for byte (a report without the check fails).
+pub fn assert_all_verified(camera: &Value, frames: u64, path: &str) {
+    assert_all_complete(camera, frames, path);
+    let pattern = &camera["pattern"];
+    assert!(
+        pattern.is_object(),
+        "no pattern check in the report: {camera:#}"
+    );
+    assert_eq!(num(pattern, "frames_mismatched"), 0, "{camera:#}");
+    assert_eq!(
+        num(pattern, "frames_verified"),
+        num(camera, "frames_complete"),
+        "{camera:#}"
+    );
 }
