@@ -17,7 +17,12 @@
 # gvcap and gvsim in release mode unless --no-build.
 #
 # Receiver CPU is the receiving process's user + system time (/usr/bin/time),
-# setup included; "lossless" means every frame complete (resends allowed) and
+# setup included. Host CPU is every CPU second the machine spent during the
+# run (/proc/stat: user, nice, system, irq, softirq, steal), senders
+# included: on veth the kernel's receive work (the XDP program and its copy
+# into the UMEM, or the skb path, the IP stack and AF_PACKET's copy) runs in
+# softirq context on whatever CPU sent the packet, so a per-process figure
+# never sees it; "lossless" means every frame complete (resends allowed) and
 # none dropped: gvcap's frames_incomplete, frames_dropped and packets_missing
 # all 0; Aravis's n_failures and n_missing_packets 0.
 set -Eeuo pipefail
@@ -78,10 +83,20 @@ bash "$REPO/scripts/rig.sh" up --prefix "$PREFIX" --cameras "$CAMERAS" --camera 
 HOST_NS=$PREFIX-host
 mapfile -t IPS < <(for ((i = 1; i <= CAMERAS; i++)); do echo "169.254.1.$i"; done)
 
-# Runs "$@" in the host namespace under /usr/bin/time; CPU seconds go to $WORK/cpu.
+# Busy CPU seconds of the whole machine so far (all CPUs, from /proc/stat).
+TICK=$(getconf CLK_TCK)
+host_busy() {
+    awk -v tick="$TICK" '$1 == "cpu" { printf "%.3f\n", ($2 + $3 + $4 + $7 + $8 + $9) / tick }' /proc/stat
+}
+
+# Runs "$@" in the host namespace under /usr/bin/time; CPU seconds go to
+# $WORK/cpu, the machine's busy seconds meanwhile to $WORK/host.
 timed() {
     local out=$1; shift
+    local before
+    before=$(host_busy)
     /usr/bin/time -f "%U %S" -o "$WORK/time" ip netns exec "$HOST_NS" "$@" >"$out" 2>"$out.err" || true
+    python3 -c "print(f'{$(host_busy) - $before:.3f}')" >"$WORK/host"
     tail -n 1 "$WORK/time" | awk '{ printf "%.3f\n", $1 + $2 }' >"$WORK/cpu"
 }
 
@@ -95,13 +110,13 @@ run_gvcap() {
     timed "$out" "$GVCAP" capture "${IPS[@]}" --duration-s "$DURATION" --path "$path" --json \
         --timeout-s $((DURATION + 30)) --set "Width=$WIDTH" --set "Height=$HEIGHT" \
         --set PixelFormat=Mono8 --set "AcquisitionFrameRate=$rate" "${extra[@]}"
-    python3 - "$out" "$(cat "$WORK/cpu")" "gvcap-$path" "$rate" "$DURATION" >>"$RESULTS" <<'PY'
+    python3 - "$out" "$(cat "$WORK/cpu")" "gvcap-$path" "$rate" "$DURATION" "$(cat "$WORK/host")" >>"$RESULTS" <<'PY'
 import json, sys
-path, cpu, name, rate, duration = sys.argv[1], float(sys.argv[2]), sys.argv[3], sys.argv[4], float(sys.argv[5])
+path, cpu, name, rate, duration, host = sys.argv[1], float(sys.argv[2]), sys.argv[3], sys.argv[4], float(sys.argv[5]), sys.argv[6]
 try:
     report = json.load(open(path))
 except Exception:
-    print(f"{name} {rate} error 0 0 0 {cpu}")
+    print(f"{name} {rate} error 0 0 0 {cpu} {host}")
     sys.exit()
 cams = report["cameras"]
 nbytes = sum(c["bytes"] for c in cams)
@@ -110,12 +125,13 @@ lossless = all(c["frames_incomplete"] == 0 and c["frames_dropped"] == 0 and c["p
 used = cams[0]["path"]
 if used != name.split("-")[1]:
     name += "(fell-back-to-" + used + ")"
-print(f"{name} {rate} {'yes' if lossless and frames else 'no'} {nbytes} {frames} {nbytes / duration} {cpu}")
+print(f"{name} {rate} {'yes' if lossless and frames else 'no'} {nbytes} {frames} {nbytes / duration} {cpu} {host}")
 PY
 }
 
 run_aravis() {
-    local rate=$1 i pids=()
+    local rate=$1 i pids=() before
+    before=$(host_busy)
     for i in "${!IPS[@]}"; do
         (
             /usr/bin/time -f "%U %S" -o "$WORK/time-arv-$i" ip netns exec "$HOST_NS" \
@@ -125,9 +141,11 @@ run_aravis() {
         pids+=($!)
     done
     wait "${pids[@]}"
-    python3 - "$WORK" "$rate" "${#IPS[@]}" "$DURATION" >>"$RESULTS" <<'PY'
+    local host
+    host=$(python3 -c "print(f'{$(host_busy) - $before:.3f}')")
+    python3 - "$WORK" "$rate" "${#IPS[@]}" "$DURATION" "$host" >>"$RESULTS" <<'PY'
 import sys
-work, rate, n, duration = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+work, rate, n, duration, host = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
 def counter(text, name):
     for line in text.splitlines():
         key, _, value = line.partition("=")
@@ -143,12 +161,12 @@ for i in range(n):
     cpu += float(u) + float(s)
     got = counter(text, "n_transferred_bytes")
     if got is None:
-        print(f"aravis {rate} error 0 0 0 {cpu}")
+        print(f"aravis {rate} error 0 0 0 {cpu} {host}")
         sys.exit()
     nbytes += got
     frames += counter(text, "n_completed_buffers") or 0
     lossless &= counter(text, "n_failures") == 0 and counter(text, "n_missing_packets") == 0
-print(f"aravis {rate} {'yes' if lossless and frames else 'no'} {nbytes} {frames} {nbytes / duration} {cpu:.3f}")
+print(f"aravis {rate} {'yes' if lossless and frames else 'no'} {nbytes} {frames} {nbytes / duration} {cpu:.3f} {host}")
 PY
 }
 
@@ -184,32 +202,33 @@ import sys
 rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
 cams, w, h, mtu, duration = sys.argv[2:]
 print(f"gvsim stream: {cams} camera(s), {w}x{h} Mono8, {mtu}-byte packets, {duration} s per run")
-print(f"{'receiver':<28} {'fps':>5} {'lossless':>8} {'frames':>7} {'MB/s':>8} {'CPU s':>7} {'CPU s/GB':>9}")
+print(f"{'receiver':<28} {'fps':>5} {'lossless':>8} {'frames':>7} {'MB/s':>8} {'CPU s':>7} {'CPU s/GB':>9} {'host s/GB':>9}")
 best = {}
 per_rate = {}
-for name, rate, ok, nbytes, frames, bps, cpu in rows:
-    nbytes, bps, cpu = float(nbytes), float(bps), float(cpu)
+for name, rate, ok, nbytes, frames, bps, cpu, host in rows:
+    nbytes, bps, cpu, host = float(nbytes), float(bps), float(cpu), float(host)
     per_gb = cpu / (nbytes / 1e9) if nbytes else float("inf")
-    print(f"{name:<28} {rate:>5} {ok:>8} {frames:>7} {bps / 1e6:>8.1f} {cpu:>7.2f} {per_gb:>9.2f}")
-    per_rate.setdefault(rate, {})[name] = (ok == "yes", bps, per_gb)
-    if ok == "yes" and bps > best.get(name, (0, 0))[0]:
-        best[name] = (bps, per_gb)
+    host_gb = host / (nbytes / 1e9) if nbytes else float("inf")
+    print(f"{name:<28} {rate:>5} {ok:>8} {frames:>7} {bps / 1e6:>8.1f} {cpu:>7.2f} {per_gb:>9.2f} {host_gb:>9.2f}")
+    per_rate.setdefault(rate, {})[name] = (ok == "yes", bps, per_gb, host_gb)
+    if ok == "yes" and bps > best.get(name, (0, 0, 0))[0]:
+        best[name] = (bps, per_gb, host_gb)
 print()
-print("highest lossless throughput of this run, and CPU per GB there:")
-for name, (bps, per_gb) in sorted(best.items()):
-    print(f"  {name:<26} {bps / 1e6:8.1f} MB/s  {per_gb:6.2f} CPU s/GB")
+print("highest lossless throughput of this run, and CPU per GB there (receiver process; whole host):")
+for name, (bps, per_gb, host_gb) in sorted(best.items()):
+    print(f"  {name:<26} {bps / 1e6:8.1f} MB/s  {per_gb:6.2f} CPU s/GB  {host_gb:6.2f} host s/GB")
 if "aravis" in best:
-    a_bps, a_gb = best["aravis"]
+    a_bps, a_gb, a_host = best["aravis"]
     for name in ("gvcap-xdp", "gvcap-udp"):
         if name in best:
-            bps, gb = best[name]
-            print(f"  {name} / aravis: throughput x{bps / a_bps:.2f}, CPU per GB x{gb / a_gb:.2f}")
+            bps, gb, host_gb = best[name]
+            print(f"  {name} / aravis: throughput x{bps / a_bps:.2f}, receiver CPU per GB x{gb / a_gb:.2f}, host CPU per GB x{host_gb / a_host:.2f}")
 print()
-print("CPU per GB relative to Aravis at each rate where both were lossless:")
+print("CPU per GB relative to Aravis at each rate where both were lossless (receiver process; whole host):")
 for rate, by in per_rate.items():
     a = by.get("aravis")
     for name in ("gvcap-xdp", "gvcap-udp"):
         g = by.get(name)
         if a and g and a[0] and g[0]:
-            print(f"  {rate:>5} fps  {name} / aravis: x{g[2] / a[2]:.2f}")
+            print(f"  {rate:>5} fps  {name} / aravis: x{g[2] / a[2]:.2f}; host x{g[3] / a[3]:.2f}")
 PY
