@@ -224,6 +224,36 @@ fn gated_start_aligns_four_cameras_and_a_scheduled_action_fires_them_together() 
     }
     assert!(common >= 20, "{common} blocks seen from all four cameras");
 
+    // The leader timestamps agree by construction (each camera stamps its own
+    // clock's reading at the gate grid, as a real camera does); the real start
+    // skew is how far apart in true time the four clocks read that value,
+    // which is what PTP left of their offsets. gvsim knows it: the host clock
+    // (the grandmaster's time on the rig) at each frame's start.
+    let mut true_skews: Vec<u64> = (3..=12u64)
+        .map(|id| {
+            let starts: Vec<u64> = cams
+                .iter()
+                .map(|cam| {
+                    cam.set("GvsimFrameInfoBlockId", &id.to_string());
+                    cam.int("GvsimFrameInfoTrueStart") as u64
+                })
+                .collect();
+            assert!(
+                starts.iter().all(|&s| s > 0),
+                "block {id} retained by every camera: {starts:?}"
+            );
+            starts.iter().max().unwrap() - starts.iter().min().unwrap()
+        })
+        .collect();
+    true_skews.sort_unstable();
+    support::loud(&format!(
+        "gated start: real start skew across 4 cameras (ns, blocks 3..=12, sorted): {true_skews:?}"
+    ));
+    assert!(
+        true_skews[true_skews.len() - 1] < 10_000,
+        "real start skew {true_skews:?} ns: the PTP servos left the clocks too far apart"
+    );
+
     // A scheduled ACTION: one frame on every camera at the same PTP time.
     let receivers: Vec<Receiver> = cams
         .iter()

@@ -86,6 +86,7 @@ fn four_drifting_cameras_start_together_refuse_a_busy_broadcast_and_survive_a_lo
     assert!(errors(&report).is_empty(), "{report:#}");
     assert_eq!(report["requirements_met"], true, "{report:#}");
     let gate = report["gate_time_ns"].as_u64().expect("a gate time");
+    let mut true_starts = Vec::new();
     for (i, camera) in report["cameras"].as_array().unwrap().iter().enumerate() {
         assert_eq!(camera["ptp_status"], "Slave", "{camera:#}");
         assert_eq!(camera["ptp_mode"], "TwoStep");
@@ -108,11 +109,25 @@ fn four_drifting_cameras_start_together_refuse_a_busy_broadcast_and_survive_a_lo
         rig.set(i, &["GvsimFrameInfoBlockId=1"]);
         let first = rig.get(
             i,
-            &["GvsimFrameInfoTimestamp", "GvsimFrameInfoStartedWithPtp"],
+            &[
+                "GvsimFrameInfoTimestamp",
+                "GvsimFrameInfoStartedWithPtp",
+                "GvsimFrameInfoTrueStart",
+            ],
         );
         assert_eq!(first["GvsimFrameInfoTimestamp"], gate, "{first}");
         assert_eq!(first["GvsimFrameInfoStartedWithPtp"], 1);
+        true_starts.push(first["GvsimFrameInfoTrueStart"].as_u64().unwrap());
     }
+    // The report's skew is over the cameras' own timestamps, which agree by
+    // construction once every camera is armed for the same gate; the real
+    // skew is how far apart in true time (the grandmaster's clock) the four
+    // clocks read the gate, which gvsim knows and a real rig cannot.
+    let true_skew = true_starts.iter().max().unwrap() - true_starts.iter().min().unwrap();
+    assert!(
+        true_skew < 10_000,
+        "the cameras really started {true_skew} ns apart: {true_starts:?}"
+    );
     assert_eq!(report["aligned_fraction"], 1.0, "{report:#}");
     let alignment = &report["alignment"];
     assert!(alignment["groups"].as_u64().unwrap() >= 40);
@@ -132,6 +147,7 @@ fn four_drifting_cameras_start_together_refuse_a_busy_broadcast_and_survive_a_lo
         assert_eq!(camera["frames_incomplete"], 0, "{camera}");
     }
     assert_eq!(report["capture"]["rx_stamps_replaced"], 0);
+    eprintln!("synchronized start: real skew of the first frame {true_skew} ns");
     eprintln!(
         "synchronized start: skew {}; offsets {}; latency {}; timescale {}",
         report["skew_ns"],

@@ -556,6 +556,13 @@ impl Device {
                 Lookup::Found(f) => u32::from(f.started_with_ptp),
                 _ => 2,
             },
+            a if a == r::FRAME_INFO_TRUE_START || a == r::FRAME_INFO_TRUE_START + 4 => {
+                let at = match self.ring.lookup(self.frame_info_block, true) {
+                    Lookup::Found(f) => f.true_start_ns,
+                    _ => 0,
+                };
+                high_low(at, r::FRAME_INFO_TRUE_START)
+            }
             _ => return Err(Status::InvalidAddress),
         };
         Ok(v)
@@ -1176,6 +1183,7 @@ impl Device {
         let frame = Frame {
             block_id,
             timestamp: u64::try_from(start.time.max(0)).unwrap_or(0),
+            true_start_ns: self.clock.host_at(start.time),
             started_with_ptp: start.started_with_ptp,
             width: self.image.width,
             height: self.image.height,

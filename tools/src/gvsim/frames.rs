@@ -31,6 +31,9 @@ pub struct Frame {
     pub block_id: u64,
     /// Leader timestamp: the camera clock at the frame's start, ns.
     pub timestamp: u64,
+    /// The host clock's reading (ns) at that moment: what a perfect outside
+    /// observer would have seen, which only a simulator knows.
+    pub true_start_ns: u64,
     /// Started on a PTP time while the clock was Slave.
     pub started_with_ptp: bool,
     /// Width in pixels.
@@ -278,6 +281,7 @@ mod tests {
         Frame {
             block_id,
             timestamp: 1_700_000_000_000_000_000 + block_id,
+            true_start_ns: 1_700_000_000_000_000_000 + block_id,
             started_with_ptp: true,
             width: 100,
             height: 30,

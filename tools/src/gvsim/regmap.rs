@@ -9,7 +9,7 @@
 /// First address of the feature registers.
 pub const FEATURE_BASE: u32 = 0x0001_0000;
 /// One past the last feature register.
-pub const FEATURE_END: u32 = 0x0001_0100;
+pub const FEATURE_END: u32 = 0x0001_0108;
 
 /// SensorWidth (RO).
 pub const SENSOR_WIDTH: u32 = 0x0001_0000;
@@ -110,6 +110,10 @@ pub const FRAME_INFO_BLOCK_ID: u32 = 0x0001_00E8;
 pub const FRAME_INFO_TIMESTAMP: u32 = 0x0001_00F0;
 /// GvsimFrameInfoStartedWithPtp: 1 yes, 0 no, 2 frame not retained (RO).
 pub const FRAME_INFO_STARTED_WITH_PTP: u32 = 0x0001_00F8;
+/// GvsimFrameInfoTrueStart: the host clock (CLOCK_REALTIME, the time ptp4l
+/// serves on the rig) when the camera's clock read the selected frame's
+/// timestamp: the simulation's ground truth (RO, 64-bit).
+pub const FRAME_INFO_TRUE_START: u32 = 0x0001_0100;
 
 /// Device memory holding the zipped GenICam XML (first URL).
 pub const XML_ZIP_ADDRESS: u32 = 0x0010_0000;

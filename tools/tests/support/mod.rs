@@ -191,7 +191,7 @@ fn base36(mut n: u32) -> String {
 
 /// Writes to file descriptor 2 itself: libtest captures what a passing test
 /// prints through `eprintln!`, and a skip must be seen.
-fn loud(message: &str) {
+pub fn loud(message: &str) {
     use std::io::Write;
     let fd = std::io::stderr().as_fd().try_clone_to_owned();
     let _ = match fd {
