@@ -99,9 +99,8 @@ fn standard_and_extended_ids_with_1500_and_9000_byte_packets() {
 
 #[test]
 fn one_percent_loss_in_bursts_is_repaired_and_counted_consistently() {
-    if !support::require_privileges(
-        "one_percent_loss_in_bursts_is_repaired_and_counted_consistently",
-    ) {
+    let name = "one_percent_loss_in_bursts_is_repaired_and_counted_consistently";
+    if !support::require_privileges(name) || !support::require_programs(name, &["tshark"]) {
         return;
     }
     let _one = one_at_a_time();
@@ -151,9 +150,16 @@ fn one_percent_loss_in_bursts_is_repaired_and_counted_consistently() {
         "--set",
         "AcquisitionFrameRate=25",
     ];
+    // tshark watches the control channel: the resend requests are ours too.
+    let gvcp = support::GvcpCapture::start(&rig, &cam.host_interface);
     let (report, _) = capture_json(&rig, &args);
     let sent = sim.cameras()[0].stream_stats();
     sim.shutdown();
+    gvcp.finish(cam.host_address).assert_clean_with(&[
+        "PACKETRESEND_CMD",
+        "READREG_CMD",
+        "WRITEREG_CMD",
+    ]);
 
     let camera = &report["cameras"][0];
     assert_all_verified(camera, 100, "xdp");

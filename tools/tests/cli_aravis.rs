@@ -269,30 +269,8 @@ fn tshark_decodes_our_gvcp_without_warnings() {
         return;
     };
     let ip = rig.cameras()[0].address.to_string();
-    let iface = rig.host_interfaces()[0].name.clone();
-    let capture = std::env::temp_dir().join(format!("gvcap-gvcp-{}.pcapng", rig.prefix()));
-    let _ = std::fs::remove_file(&capture);
-    let mut tshark = rig
-        .host_cmd("tshark")
-        .args(["-q", "-i", &iface, "-f", "udp port 3956", "-w"])
-        .arg(&capture)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start tshark");
-    // tshark announces "Capturing on" once the capture runs.
-    {
-        use std::io::Read;
-        let stderr = tshark.stderr.as_mut().expect("piped");
-        let mut seen = Vec::new();
-        let mut byte = [0u8; 1];
-        while !String::from_utf8_lossy(&seen).contains("Capturing on") {
-            if stderr.read(&mut byte).unwrap_or(0) == 0 {
-                panic!("tshark exited: {}", String::from_utf8_lossy(&seen));
-            }
-            seen.push(byte[0]);
-        }
-    }
+    let host = rig.host_interfaces()[0].clone();
+    let capture = support::GvcpCapture::start(&rig, &host.name);
     for args in [
         vec!["discover"],
         vec!["get", &ip, "Width", "PixelFormat"],
@@ -302,52 +280,17 @@ fn tshark_decodes_our_gvcp_without_warnings() {
         let out = gvcap(&rig, &args);
         assert!(out.status.success(), "{args:?}: {}", text(&out));
     }
-    std::thread::sleep(Duration::from_millis(500));
-    rustix::process::kill_process(
-        rustix::process::Pid::from_raw(tshark.id() as i32).expect("pid"),
-        rustix::process::Signal::INT,
-    )
-    .expect("stop tshark");
-    let _ = tshark.wait();
-
-    let read = |filter: &str| -> Vec<String> {
-        let out = Command::new("tshark")
-            .args(["-r"])
-            .arg(&capture)
-            .args(["-Y", filter])
-            .output()
-            .expect("run tshark -r");
-        assert!(out.status.success(), "{}", text(&out));
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .map(str::to_string)
-            .collect()
-    };
-    let commands = read("gvcp && ip.src == 169.254.0.1");
-    for kind in [
+    let decoded = capture.finish(host.address);
+    decoded.assert_clean_with(&[
         "DISCOVERY_CMD",
         "READMEM_CMD",
         "READREG_CMD",
         "WRITEREG_CMD",
-    ] {
-        assert!(
-            commands.iter().any(|l| l.contains(kind)),
-            "tshark saw no {kind} from gvcap:\n{}",
-            commands.join("\n")
-        );
-    }
-    let acks = read("gvcp && ip.src != 169.254.0.1");
+    ]);
     assert!(
-        acks.len() >= commands.len() - 1,
+        decoded.acks.len() >= decoded.commands.len() - 1,
         "acks {} for {} commands",
-        acks.len(),
-        commands.len()
+        decoded.acks.len(),
+        decoded.commands.len()
     );
-    let bad = read("_ws.malformed || _ws.expert");
-    assert!(
-        bad.is_empty(),
-        "malformed or expert-flagged packets:\n{}",
-        bad.join("\n")
-    );
-    let _ = std::fs::remove_file(capture);
 }

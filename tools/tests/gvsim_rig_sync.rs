@@ -75,7 +75,8 @@ fn receive_all(receivers: Vec<Receiver>, duration: Duration) -> Vec<Receiver> {
 #[test]
 fn gated_start_aligns_four_cameras_and_a_scheduled_action_fires_them_together() {
     let name = "gated_start_aligns_four_cameras";
-    if !support::require_privileges(name) || !support::require_programs(name, &["ptp4l"]) {
+    if !support::require_privileges(name) || !support::require_programs(name, &["ptp4l", "tshark"])
+    {
         return;
     }
     let sim = GvsimRig::up(4, Topology::Direct, 1500, true, |cam| {
@@ -274,6 +275,10 @@ fn gated_start_aligns_four_cameras_and_a_scheduled_action_fires_them_together() 
         cam.set("ActionGroupMask", "1");
         cam.map.execute(&cam.camera, "AcquisitionStart").unwrap();
     }
+    // tshark watches the first camera's link: our ACTION and FORCEIP too
+    // must decode cleanly.
+    let first = rig.cameras()[0].clone();
+    let gvcp = support::GvcpCapture::start(rig, &first.host_interface);
     let now = cams.iter().map(Cam::latch).max().unwrap();
     let at = (now + 700_000_000) / 1_000_000 * 1_000_000;
     let socket = in_namespace(rig.host_ns(), || UdpSocket::bind("0.0.0.0:0").unwrap());
@@ -320,4 +325,27 @@ fn gated_start_aligns_four_cameras_and_a_scheduled_action_fires_them_together() 
         send_action(rig.cameras()[0].address, at, 200),
         Status::ActionLate
     );
+    // FORCEIP through the client's broadcast on that link, to the address
+    // the camera has (gvsim keeps its socket, so it accepts only that one).
+    let mac = rig
+        .wait_for_camera(first.address, Duration::from_secs(5))
+        .expect("camera 1 answers discovery")
+        .mac;
+    let (iface, ip) = (first.host_interface.clone(), first.address);
+    let forced = in_namespace(rig.host_ns(), move || {
+        gvcap::device::force_ip(
+            &iface,
+            mac,
+            ip,
+            Ipv4Addr::new(255, 255, 255, 0),
+            Ipv4Addr::UNSPECIFIED,
+            Duration::from_secs(2),
+        )
+    });
+    assert!(forced.is_ok(), "FORCEIP to its own address: {forced:?}");
+    gvcp.finish(first.host_address).assert_clean_with(&[
+        "ACTION_CMD",
+        "FORCEIP_CMD",
+        "READREG_CMD",
+    ]);
 }

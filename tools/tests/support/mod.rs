@@ -567,3 +567,100 @@ pub fn gvcp_discover(
     .join()
     .map_err(|_| "discovery thread panicked".to_string())?
 }
+
+/// tshark capturing the GVCP port (UDP 3956) on one of the rig's host
+/// interfaces, from the host namespace, into a file in the rig's state
+/// directory; [`GvcpCapture::finish`] stops it and decodes what it saw.
+pub struct GvcpCapture {
+    child: std::process::Child,
+    file: PathBuf,
+}
+
+/// What tshark made of a [`GvcpCapture`].
+pub struct GvcpDecoded {
+    /// tshark's one-line summaries of the commands gvcap's host sent.
+    pub commands: Vec<String>,
+    /// Summaries of the acknowledges that came back.
+    pub acks: Vec<String>,
+    /// Packets tshark flagged as malformed or with an expert finding.
+    pub flagged: Vec<String>,
+}
+
+impl GvcpCapture {
+    /// Starts tshark on `interface` and returns once it captures.
+    pub fn start(rig: &Rig, interface: &str) -> GvcpCapture {
+        use std::io::Read;
+        let file = rig.state_dir().join(format!("gvcp-{interface}.pcapng"));
+        let _ = std::fs::remove_file(&file);
+        let mut child = rig
+            .host_cmd("tshark")
+            .args(["-q", "-i", interface, "-f", "udp port 3956", "-w"])
+            .arg(&file)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start tshark");
+        // tshark announces "Capturing on" once the capture runs.
+        let stderr = child.stderr.as_mut().expect("piped");
+        let mut seen = Vec::new();
+        let mut byte = [0u8; 1];
+        while !String::from_utf8_lossy(&seen).contains("Capturing on") {
+            if stderr.read(&mut byte).unwrap_or(0) == 0 {
+                panic!("tshark exited: {}", String::from_utf8_lossy(&seen));
+            }
+            seen.push(byte[0]);
+        }
+        GvcpCapture { child, file }
+    }
+
+    /// Stops tshark (SIGINT, so it closes the file) and decodes the capture;
+    /// `host` is the address the commands came from.
+    pub fn finish(mut self, host: Ipv4Addr) -> GvcpDecoded {
+        std::thread::sleep(Duration::from_millis(300));
+        let pid = rustix::process::Pid::from_raw(self.child.id() as i32).expect("pid");
+        rustix::process::kill_process(pid, rustix::process::Signal::INT).expect("stop tshark");
+        let _ = self.child.wait();
+        let read = |filter: &str| -> Vec<String> {
+            let out = Command::new("tshark")
+                .arg("-r")
+                .arg(&self.file)
+                .args(["-Y", filter])
+                .output()
+                .expect("run tshark -r");
+            assert!(
+                out.status.success(),
+                "tshark -r: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .map(str::to_string)
+                .collect()
+        };
+        GvcpDecoded {
+            commands: read(&format!("gvcp && ip.src == {host}")),
+            acks: read(&format!("gvcp && ip.src != {host}")),
+            flagged: read("_ws.malformed || _ws.expert"),
+        }
+    }
+}
+
+impl GvcpDecoded {
+    /// Asserts that tshark decoded a command of each `kind` (its name as
+    /// tshark prints it, e.g. `PACKETRESEND_CMD`) and flagged nothing.
+    pub fn assert_clean_with(&self, kinds: &[&str]) {
+        for kind in kinds {
+            assert!(
+                self.commands.iter().any(|l| l.contains(kind)),
+                "tshark saw no {kind} from the host:\n{}",
+                self.commands.join("\n")
+            );
+        }
+        assert!(
+            self.flagged.is_empty(),
+            "malformed or expert-flagged GVCP packets:\n{}",
+            self.flagged.join("\n")
+        );
+    }
+}
