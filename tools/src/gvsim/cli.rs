@@ -12,6 +12,7 @@ use super::config::{CameraConfig, Faults};
 use super::net;
 use super::ptp::PtpMode;
 use super::runtime::SimOptions;
+use super::xml::PtpFeatures;
 
 /// PtpMode at power-up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -22,6 +23,16 @@ pub enum PtpModeArg {
     OneStep,
     /// Expect two-step Syncs (Follow_Up).
     TwoStep,
+}
+
+/// Which PTP feature names the cameras' XML declares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PtpFeaturesArg {
+    /// Emergent's (PtpMode, PtpOffset, PtpAcquisitionGateTime) and SFNC's.
+    All,
+    /// SFNC's only (PtpEnable, PtpStatus, PtpDataSetLatch,
+    /// PtpOffsetFromMaster) and no gate time: started by scheduled ACTIONs.
+    Sfnc,
 }
 
 /// Simulated GigE Vision cameras: GVCP, GVSP with resend, PTP slave, faults.
@@ -52,6 +63,9 @@ pub struct Args {
     /// PtpMode at power-up.
     #[arg(long, value_enum, default_value = "off")]
     pub ptp_mode: PtpModeArg,
+    /// PTP feature names in the XML.
+    #[arg(long, value_enum, default_value = "all")]
+    pub ptp_features: PtpFeaturesArg,
     /// Do not open the PTP sockets (PtpStatus then never leaves Listening).
     #[arg(long)]
     pub no_ptp: bool,
@@ -179,6 +193,10 @@ impl Args {
                 PtpModeArg::Off => PtpMode::Off,
                 PtpModeArg::OneStep => PtpMode::OneStep,
                 PtpModeArg::TwoStep => PtpMode::TwoStep,
+            };
+            config.ptp_features = match self.ptp_features {
+                PtpFeaturesArg::All => PtpFeatures::All,
+                PtpFeaturesArg::Sfnc => PtpFeatures::Sfnc,
             };
             config.faults = Faults {
                 seed: self.seed.wrapping_add(u64::from(i)),

@@ -86,6 +86,8 @@ pub struct CameraConfig {
     pub jitter_ns: f64,
     /// PtpMode at power-up.
     pub ptp_mode: super::ptp::PtpMode,
+    /// Which PTP feature names the XML declares.
+    pub ptp_features: super::xml::PtpFeatures,
     /// Frames kept for PACKETRESEND.
     pub resend_frames: usize,
     /// Injected faults.
@@ -124,6 +126,7 @@ impl CameraConfig {
             drift_ppm: (drift_draw % 80_001) as f64 / 1000.0 - 40.0,
             jitter_ns: 0.0,
             ptp_mode: super::ptp::PtpMode::Off,
+            ptp_features: super::xml::PtpFeatures::All,
             resend_frames: 64,
             faults: Faults::default(),
         }

@@ -204,7 +204,7 @@ impl Device {
         let mut device = Device {
             serial_key: pattern::serial_key(&config.serial),
             config: config.clone(),
-            xml: XmlFiles::build(),
+            xml: XmlFiles::build(config.ptp_features),
             clock,
             ptp,
             user_name,

@@ -15,6 +15,73 @@ use super::regmap::{XML_MAX_LEN, XML_PLAIN_ADDRESS, XML_ZIP_ADDRESS};
 /// The GenICam document every gvsim camera serves.
 pub const XML: &str = include_str!("gvsim.xml");
 
+/// Which PTP feature names a camera's XML declares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PtpFeatures {
+    /// Emergent's (PtpMode, PtpOffset, PtpAcquisitionGateTime) and SFNC's
+    /// (PtpEnable, PtpDataSetLatch, PtpOffsetFromMaster), as `gvsim.xml` has
+    /// them.
+    #[default]
+    All,
+    /// SFNC's only, with no gate-time feature: a camera that a host must
+    /// start with scheduled ACTION commands.
+    Sfnc,
+}
+
+/// The nodes an [`PtpFeatures::Sfnc`] camera does not declare.
+const EMERGENT_ONLY: [&str; 5] = [
+    "PtpMode",
+    "PtpModeReg",
+    "PtpAcquisitionGateTime",
+    "PtpAcquisitionGateTimeHigh",
+    "PtpAcquisitionGateTimeLow",
+];
+
+/// The document for `features`: `gvsim.xml`, less the nodes (and their
+/// category entries) of the names it does not declare.
+pub fn document(features: PtpFeatures) -> String {
+    match features {
+        PtpFeatures::All => XML.to_string(),
+        PtpFeatures::Sfnc => EMERGENT_ONLY
+            .iter()
+            .fold(XML.to_string(), |xml, name| without_node(&xml, name)),
+    }
+}
+
+/// `xml` without the top-level node named `name` and the `<pFeature>` lines
+/// that list it. gvsim.xml writes one node per block, opening with
+/// `<Tag Name="…"` at two spaces and closing with `</Tag>` on its own line.
+fn without_node(xml: &str, name: &str) -> String {
+    let listed = format!("<pFeature>{name}</pFeature>");
+    let opening = format!(" Name=\"{name}\"");
+    let mut out = String::with_capacity(xml.len());
+    let mut closing: Option<String> = None;
+    for line in xml.split_inclusive('\n') {
+        let trimmed = line.trim();
+        if let Some(end) = &closing {
+            if trimmed == end {
+                closing = None;
+            }
+            continue;
+        }
+        if trimmed == listed {
+            continue;
+        }
+        if line.starts_with("  <") && !line.starts_with("   ") && trimmed.contains(&opening) {
+            let tag: String = trimmed[1..]
+                .chars()
+                .take_while(|c| c.is_alphanumeric())
+                .collect();
+            if !trimmed.ends_with(&format!("</{tag}>")) && !trimmed.ends_with("/>") {
+                closing = Some(format!("</{tag}>"));
+            }
+            continue;
+        }
+        out.push_str(line);
+    }
+    out
+}
+
 /// The XML in device memory: zipped and plain, with the URLs naming them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct XmlFiles {
@@ -29,9 +96,9 @@ pub struct XmlFiles {
 }
 
 impl XmlFiles {
-    /// Builds both copies of the document.
-    pub fn build() -> Self {
-        let plain = XML.as_bytes().to_vec();
+    /// Builds both copies of the document declaring `features`.
+    pub fn build(features: PtpFeatures) -> Self {
+        let plain = document(features).into_bytes();
         let zip = zip_document("gvsim.xml", &plain);
         assert!(
             zip.len() as u32 <= XML_MAX_LEN && plain.len() as u32 <= XML_MAX_LEN,
@@ -70,7 +137,7 @@ mod tests {
 
     #[test]
     fn both_copies_decode_to_the_document_and_build_a_feature_map() {
-        let files = XmlFiles::build();
+        let files = XmlFiles::build(PtpFeatures::All);
         assert!(files.zip.len() < files.plain.len() / 3, "deflated");
         let unzipped = xml_from_bytes(&files.first_url, true, &files.zip).unwrap();
         assert_eq!(unzipped, XML);
@@ -126,5 +193,44 @@ mod tests {
             ["Mono8", "Mono16", "BayerRG8", "RGB8"]
         );
         assert!(files.first_url.starts_with("Local:gvsim.zip;100000;"));
+    }
+
+    #[test]
+    fn an_sfnc_camera_declares_no_emergent_names_and_no_gate_time() {
+        let xml = document(PtpFeatures::Sfnc);
+        let map = FeatureMap::from_xml(&xml).unwrap();
+        assert!(map.skipped().is_empty(), "{:?}", map.skipped());
+        for name in EMERGENT_ONLY {
+            assert!(map.info(name).is_err(), "{name} still declared");
+            assert!(
+                !xml.contains(&format!("\"{name}\"")),
+                "{name} left in the XML"
+            );
+            assert!(
+                !xml.contains(&format!(">{name}<")),
+                "{name} still referenced"
+            );
+        }
+        for name in [
+            "PtpEnable",
+            "PtpStatus",
+            "PtpDataSetLatch",
+            "PtpOffsetFromMaster",
+            "PtpOffset",
+            "ActionDeviceKey",
+            "TriggerSource",
+        ] {
+            assert!(map.info(name).is_ok(), "{name} missing");
+        }
+        assert_eq!(
+            map.list().len() + 5,
+            FeatureMap::from_xml(XML).unwrap().list().len(),
+            "exactly the five nodes are gone"
+        );
+        let files = XmlFiles::build(PtpFeatures::Sfnc);
+        assert_eq!(
+            xml_from_bytes(&files.first_url, true, &files.zip).unwrap(),
+            xml
+        );
     }
 }
