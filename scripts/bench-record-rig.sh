@@ -147,6 +147,9 @@ for ((i = 1; i <= runs; i++)); do
         fi
         if [[ -z $early ]] && (($(du -sm "$dir/rec" | cut -f1) > budget_mb)); then
             early=" (stopped early at ${budget_mb} MiB)"
+            if [[ -n $t0 && -z $t1 ]] && ((now > t0_at)); then
+                t1=$(thread_ticks "$pid" gvcap-record) t1_at=$now
+            fi
             kill -INT "$pid" 2>/dev/null || true
         fi
     done
@@ -154,17 +157,18 @@ for ((i = 1; i <= runs; i++)); do
         cat "$dir/rec.err" >&2
         die "gvcap record failed (run $i)"
     fi
-    span=$((t1_at > t0_at ? t1_at - t0_at : 1))
+    span=$((t1_at > t0_at ? t1_at - t0_at : 0))
     t0=${t0:-0} t1=${t1:-0}
     line=$(python3 - "$dir/rec.json" "$payload" "$t0" "$t1" "$span" "$(getconf CLK_TCK)" <<'EOF'
 import json, sys
 s = json.load(open(sys.argv[1]))
 payload, t0, t1, span, hz = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
 delivered = (s["frames"] + s["dropped"]) * payload / s["seconds"] / 1e6
-cpu = 100.0 * (t1 - t0) / hz / span
+# Not sampled twice (a run shorter than 3 s): no figure rather than a wrong one.
+cpu = f"{100.0 * (t1 - t0) / hz / span:.0f}%" if span > 0 and t1 >= t0 else "n/a"
 paths = ",".join(sorted({c["path"] for c in s["cameras"]}))
 print(f'{s["mb_per_s"]:.1f} {delivered:.1f} delivered={delivered:.1f} frames={s["frames"]} dropped={s["dropped"]} '
-      f'missed={s["missed"]} copied={s["copied"]} writer_cpu={cpu:.0f}% path={paths}')
+      f'missed={s["missed"]} copied={s["copied"]} writer_cpu={cpu} path={paths}')
 EOF
 )
     read -r rate delivered detail <<<"$line"
