@@ -106,18 +106,10 @@ fn four_drifting_cameras_start_together_refuse_a_busy_broadcast_and_survive_a_lo
         let started = counters["GvsimFramesStarted"].as_u64().unwrap();
         assert!(started >= 40, "{counters}");
         assert_eq!(counters["GvsimFramesStartedWithPtp"], started, "{counters}");
-        rig.set(i, &["GvsimFrameInfoBlockId=1"]);
-        let first = rig.get(
-            i,
-            &[
-                "GvsimFrameInfoTimestamp",
-                "GvsimFrameInfoStartedWithPtp",
-                "GvsimFrameInfoTrueStart",
-            ],
-        );
-        assert_eq!(first["GvsimFrameInfoTimestamp"], gate, "{first}");
-        assert_eq!(first["GvsimFrameInfoStartedWithPtp"], 1);
-        true_starts.push(first["GvsimFrameInfoTrueStart"].as_u64().unwrap());
+        let first = rig.frame_info(i, 1);
+        assert_eq!(first.timestamp, gate, "{first:?}");
+        assert!(first.started_with_ptp, "{first:?}");
+        true_starts.push(first.true_start_ns);
     }
     // The report's skew is over the cameras' own timestamps, which agree by
     // construction once every camera is armed for the same gate; the real

@@ -25,6 +25,17 @@ pub const GVCAP: &str = env!("CARGO_BIN_EXE_gvcap");
 /// The gvsim binary cargo built for these tests.
 pub const GVSIM: &str = env!("CARGO_BIN_EXE_gvsim");
 
+/// One frame as the camera (gvsim) recorded it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameInfo {
+    /// Its leader timestamp (camera clock, PTP time while Slave), ns.
+    pub timestamp: u64,
+    /// Started on PTP time (gate or scheduled action) while Slave.
+    pub started_with_ptp: bool,
+    /// Ground truth: the host clock (the grandmaster's time) at its start.
+    pub true_start_ns: u64,
+}
+
 /// A rig of gvsim cameras with ptp4l as grandmaster.
 pub struct SyncRig {
     procs: Vec<Option<Child>>,
@@ -144,6 +155,29 @@ impl SyncRig {
         let out = self.gvcap(&args, Duration::from_secs(20));
         assert!(out.status.success(), "gvcap get: {}", text(&out));
         serde_json::from_slice(&out.stdout).expect("gvcap get --json prints JSON")
+    }
+
+    /// What camera `i` itself says of its retained frame `block_id`.
+    pub fn frame_info(&self, i: usize, block_id: u64) -> FrameInfo {
+        self.set(i, &[&format!("GvsimFrameInfoBlockId={block_id}")]);
+        let info = self.get(
+            i,
+            &[
+                "GvsimFrameInfoTimestamp",
+                "GvsimFrameInfoStartedWithPtp",
+                "GvsimFrameInfoTrueStart",
+            ],
+        );
+        let field = |name: &str| {
+            info[name]
+                .as_u64()
+                .unwrap_or_else(|| panic!("camera {i}, block {block_id}: {info}"))
+        };
+        FrameInfo {
+            timestamp: field("GvsimFrameInfoTimestamp"),
+            started_with_ptp: field("GvsimFrameInfoStartedWithPtp") == 1,
+            true_start_ns: field("GvsimFrameInfoTrueStart"),
+        }
     }
 
     /// `gvcap set IP ASSIGNMENT...`.
