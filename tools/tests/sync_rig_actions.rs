@@ -60,10 +60,7 @@ fn sfnc_cameras_without_a_gate_start_together_by_scheduled_actions() {
         assert_eq!(camera["frames_started_with_ptp"], frames, "{camera:#}");
         // The camera's own account: its first frame at the gate, started on
         // PTP time by an ACTION while Slave.
-        let first = rig.frame_info(i, 1);
-        assert_eq!(first.timestamp, gate, "{first:?}");
-        assert!(first.started_with_ptp, "{first:?}");
-        true_starts.push(first.true_start_ns);
+        true_starts.push(rig.first_frame_at(i, gate));
     }
     assert_eq!(report["aligned_fraction"], 1.0, "{report:#}");
     assert!(report["alignment"]["groups"].as_u64().unwrap() >= 20);

@@ -180,6 +180,15 @@ impl SyncRig {
         }
     }
 
+    /// Asserts that camera `i`'s first frame was started on PTP time at
+    /// `gate`, and returns when it really started (host clock, ns).
+    pub fn first_frame_at(&self, i: usize, gate: u64) -> u64 {
+        let first = self.frame_info(i, 1);
+        assert_eq!(first.timestamp, gate, "camera {i}: {first:?}");
+        assert!(first.started_with_ptp, "camera {i}: {first:?}");
+        first.true_start_ns
+    }
+
     /// `gvcap set IP ASSIGNMENT...`.
     pub fn set(&self, i: usize, assignments: &[&str]) {
         let ip = self.ip(i);
