@@ -2,8 +2,8 @@
 # test.sh: everything CI checks, in order: machine setup, formatting, clippy
 # (warnings are errors), the whole workspace's tests (unit, integration,
 # conformance, and the privileged rig tests, which need root: without it they
-# say SKIPPED loudly, and under CI=true they fail), and a build check of the
-# fuzz targets when fuzz/ exists.
+# say SKIPPED loudly, and under CI=true they fail), and a build of the fuzz
+# targets with a run of each over its committed seeds when fuzz/ exists.
 #
 # Every step runs even after an earlier one failed, so one run shows all
 # problems; the exit status is non-zero if any step failed.
@@ -51,14 +51,32 @@ run_tests() {
 }
 step test run_tests
 if [[ -f fuzz/Cargo.toml ]]; then
-    step fuzz-check cargo check --manifest-path fuzz/Cargo.toml
+    # On stable the targets build and link against libFuzzer without
+    # coverage instrumentation; run that way they execute each committed
+    # seed once (no fuzzing), so a seed that crashes its target fails CI.
+    fuzz_seeds() {
+        cargo build --manifest-path fuzz/Cargo.toml || return 1
+        local target ok=0
+        for target in fuzz/fuzz_targets/*.rs; do
+            target=$(basename "$target" .rs)
+            if [[ ! -d fuzz/corpus/$target ]]; then
+                echo "test.sh: fuzz target $target has no seed corpus in fuzz/corpus/$target"
+                ok=1
+            elif ! "fuzz/target/debug/$target" fuzz/corpus/"$target"/* >/dev/null 2>&1; then
+                echo "test.sh: fuzz target $target failed on its seed corpus (run fuzz/target/debug/$target fuzz/corpus/$target/*)"
+                ok=1
+            fi
+        done
+        return "$ok"
+    }
+    step fuzz-seeds fuzz_seeds
     # The instrumented build needs a nightly toolchain and cargo-fuzz; where
     # both are present, build the targets as a fuzzing run would.
     if cargo +nightly --version >/dev/null 2>&1 && cargo +nightly fuzz --version >/dev/null 2>&1; then
         fuzz_build() { (cd fuzz && cargo +nightly fuzz build -O); }
         step fuzz-build fuzz_build
     else
-        echo "test.sh: fuzz targets type-checked on stable only (no nightly toolchain with cargo-fuzz here)"
+        echo "test.sh: fuzz targets built on stable without instrumentation (no nightly toolchain with cargo-fuzz here)"
     fi
 fi
 
