@@ -1,8 +1,9 @@
-//! `gvcap sync` on cameras that have only the SFNC PTP names and no
-//! gate-time feature (gvsim `--ptp-features sfnc`), on a rig with ptp4l as
-//! grandmaster: the sequence picks SFNC PtpEnable and scheduled ACTION
-//! commands, sends them at the same PTP times through its own UDP socket,
-//! and the group starts together and stays aligned. Needs root.
+//! `gvcap sync` on a group of cameras without a gate-time feature, one with
+//! only the SFNC PTP names (gvsim `--ptp-features sfnc`) and one with only
+//! the GigE Vision 2.0 ones (`--ptp-features legacy`), on a rig with ptp4l
+//! as grandmaster: the sequence picks each camera's names from its own XML,
+//! starts both with scheduled ACTION commands at the same PTP times, and the
+//! group starts together and stays aligned. Needs root.
 
 mod support;
 mod sync_rig;
@@ -13,15 +14,16 @@ use serde_json::Value;
 use sync_rig::{text, SyncRig};
 
 #[test]
-fn sfnc_cameras_without_a_gate_start_together_by_scheduled_actions() {
-    let name = "sfnc_cameras_without_a_gate_start_together_by_scheduled_actions";
+fn sfnc_and_legacy_cameras_without_a_gate_start_together_by_scheduled_actions() {
+    let name = "sfnc_and_legacy_cameras_without_a_gate_start_together_by_scheduled_actions";
     if !support::require_privileges(name) || !support::require_programs(name, &["ptp4l"]) {
         return;
     }
-    let args: Vec<Vec<&str>> = ["-18.5", "27"]
+    let args: Vec<Vec<&str>> = [("sfnc", "-18.5"), ("legacy", "27")]
         .iter()
-        .map(|drift| vec!["--ptp-features", "sfnc", "--drift-ppm", drift])
+        .map(|&(names, drift)| vec!["--ptp-features", names, "--drift-ppm", drift])
         .collect();
+    let naming = ["SFNC PtpEnable", "legacy GevIEEE1588"];
     let rig = SyncRig::up(&args);
     let ips: Vec<String> = (0..2).map(|i| rig.ip(i)).collect();
     let mut line = vec!["sync"];
@@ -51,7 +53,7 @@ fn sfnc_cameras_without_a_gate_start_together_by_scheduled_actions() {
     for (i, camera) in report["cameras"].as_array().unwrap().iter().enumerate() {
         let method = camera["method"].as_str().unwrap();
         assert!(
-            method.starts_with("SFNC PtpEnable") && method.contains("scheduled ACTION"),
+            method.starts_with(naming[i]) && method.contains("scheduled ACTION"),
             "{camera:#}"
         );
         assert_eq!(camera["ptp_status"], "Slave", "{camera:#}");
@@ -70,6 +72,6 @@ fn sfnc_cameras_without_a_gate_start_together_by_scheduled_actions() {
         "the cameras really started {true_skew} ns apart: {true_starts:?}"
     );
     support::loud(&format!(
-        "scheduled-action start of 2 SFNC cameras: real skew of the first frame {true_skew} ns"
+        "scheduled-action start of an SFNC and a legacy camera: real skew of the first frame {true_skew} ns"
     ));
 }

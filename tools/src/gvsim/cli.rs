@@ -33,6 +33,8 @@ pub enum PtpFeaturesArg {
     /// SFNC's only (PtpEnable, PtpStatus, PtpDataSetLatch,
     /// PtpOffsetFromMaster) and no gate time: started by scheduled ACTIONs.
     Sfnc,
+    /// The GigE Vision 2.0 names only (GevIEEE1588*), no gate time.
+    Legacy,
 }
 
 /// Simulated GigE Vision cameras: GVCP, GVSP with resend, PTP slave, faults.
@@ -197,6 +199,7 @@ impl Args {
             config.ptp_features = match self.ptp_features {
                 PtpFeaturesArg::All => PtpFeatures::All,
                 PtpFeaturesArg::Sfnc => PtpFeatures::Sfnc,
+                PtpFeaturesArg::Legacy => PtpFeatures::Legacy,
             };
             config.faults = Faults {
                 seed: self.seed.wrapping_add(u64::from(i)),

@@ -26,6 +26,9 @@ pub enum PtpFeatures {
     /// SFNC's only, with no gate-time feature: a camera that a host must
     /// start with scheduled ACTION commands.
     Sfnc,
+    /// The GigE Vision 2.0 names only (GevIEEE1588, GevIEEE1588Status,
+    /// GevIEEE1588DataSetLatch, GevIEEE1588OffsetFromMaster), no gate time.
+    Legacy,
 }
 
 /// The nodes an [`PtpFeatures::Sfnc`] camera does not declare.
@@ -37,6 +40,25 @@ const EMERGENT_ONLY: [&str; 5] = [
     "PtpAcquisitionGateTimeLow",
 ];
 
+/// The GigE Vision 2.0 names, which an [`PtpFeatures::Sfnc`] camera does
+/// not declare either.
+const LEGACY: [&str; 4] = [
+    "GevIEEE1588",
+    "GevIEEE1588Status",
+    "GevIEEE1588DataSetLatch",
+    "GevIEEE1588OffsetFromMaster",
+];
+
+/// The SFNC (and Emergent PtpOffset) names a [`PtpFeatures::Legacy`]
+/// camera does not declare; the registers behind them stay.
+const SFNC: [&str; 5] = [
+    "PtpEnable",
+    "PtpStatus",
+    "PtpDataSetLatch",
+    "PtpOffsetFromMaster",
+    "PtpOffset",
+];
+
 /// The document for `features`: `gvsim.xml`, less the nodes (and their
 /// category entries) of the names it does not declare.
 pub fn document(features: PtpFeatures) -> String {
@@ -44,6 +66,11 @@ pub fn document(features: PtpFeatures) -> String {
         PtpFeatures::All => XML.to_string(),
         PtpFeatures::Sfnc => EMERGENT_ONLY
             .iter()
+            .chain(&LEGACY)
+            .fold(XML.to_string(), |xml, name| without_node(&xml, name)),
+        PtpFeatures::Legacy => EMERGENT_ONLY
+            .iter()
+            .chain(&SFNC)
             .fold(XML.to_string(), |xml, name| without_node(&xml, name)),
     }
 }
@@ -200,7 +227,7 @@ mod tests {
         let xml = document(PtpFeatures::Sfnc);
         let map = FeatureMap::from_xml(&xml).unwrap();
         assert!(map.skipped().is_empty(), "{:?}", map.skipped());
-        for name in EMERGENT_ONLY {
+        for name in EMERGENT_ONLY.iter().chain(&LEGACY) {
             assert!(map.info(name).is_err(), "{name} still declared");
             assert!(
                 !xml.contains(&format!("\"{name}\"")),
@@ -223,14 +250,39 @@ mod tests {
             assert!(map.info(name).is_ok(), "{name} missing");
         }
         assert_eq!(
-            map.list().len() + 5,
+            map.list().len() + EMERGENT_ONLY.len() + LEGACY.len(),
             FeatureMap::from_xml(XML).unwrap().list().len(),
-            "exactly the five nodes are gone"
+            "exactly those nodes are gone"
         );
         let files = XmlFiles::build(PtpFeatures::Sfnc);
         assert_eq!(
             xml_from_bytes(&files.first_url, true, &files.zip).unwrap(),
             xml
+        );
+    }
+
+    #[test]
+    fn a_legacy_camera_declares_only_the_gige_vision_names() {
+        let xml = document(PtpFeatures::Legacy);
+        let map = FeatureMap::from_xml(&xml).unwrap();
+        assert!(map.skipped().is_empty(), "{:?}", map.skipped());
+        for name in EMERGENT_ONLY.iter().chain(&SFNC) {
+            assert!(map.info(name).is_err(), "{name} still declared");
+            assert!(
+                !xml.contains(&format!(">{name}<")),
+                "{name} still referenced"
+            );
+        }
+        for name in LEGACY
+            .iter()
+            .chain(&["PtpEnableReg", "PtpStatusReg", "ActionDeviceKey"])
+        {
+            assert!(map.info(name).is_ok(), "{name} missing");
+        }
+        assert_eq!(
+            map.list().len() + EMERGENT_ONLY.len() + SFNC.len(),
+            FeatureMap::from_xml(XML).unwrap().list().len(),
+            "exactly those nodes are gone"
         );
     }
 }
