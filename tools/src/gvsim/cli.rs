@@ -28,7 +28,8 @@ pub enum PtpModeArg {
 /// Which PTP feature names the cameras' XML declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PtpFeaturesArg {
-    /// Emergent's (PtpMode, PtpOffset, PtpAcquisitionGateTime) and SFNC's.
+    /// Emergent's (PtpMode, PtpOffset, PtpAcquisitionGateTime), SFNC's and
+    /// the GigE Vision 2.0 ones (GevIEEE1588*).
     All,
     /// SFNC's only (PtpEnable, PtpStatus, PtpDataSetLatch,
     /// PtpOffsetFromMaster) and no gate time: started by scheduled ACTIONs.

@@ -18,9 +18,9 @@ pub const XML: &str = include_str!("gvsim.xml");
 /// Which PTP feature names a camera's XML declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum PtpFeatures {
-    /// Emergent's (PtpMode, PtpOffset, PtpAcquisitionGateTime) and SFNC's
-    /// (PtpEnable, PtpDataSetLatch, PtpOffsetFromMaster), as `gvsim.xml` has
-    /// them.
+    /// Emergent's (PtpMode, PtpOffset, PtpAcquisitionGateTime), SFNC's
+    /// (PtpEnable, PtpDataSetLatch, PtpOffsetFromMaster) and the GigE Vision
+    /// 2.0 ones (GevIEEE1588*), as `gvsim.xml` has them.
     #[default]
     All,
     /// SFNC's only, with no gate-time feature: a camera that a host must
@@ -62,17 +62,15 @@ const SFNC: [&str; 5] = [
 /// The document for `features`: `gvsim.xml`, less the nodes (and their
 /// category entries) of the names it does not declare.
 pub fn document(features: PtpFeatures) -> String {
-    match features {
-        PtpFeatures::All => XML.to_string(),
-        PtpFeatures::Sfnc => EMERGENT_ONLY
-            .iter()
-            .chain(&LEGACY)
-            .fold(XML.to_string(), |xml, name| without_node(&xml, name)),
-        PtpFeatures::Legacy => EMERGENT_ONLY
-            .iter()
-            .chain(&SFNC)
-            .fold(XML.to_string(), |xml, name| without_node(&xml, name)),
-    }
+    let dropped: &[&[&str]] = match features {
+        PtpFeatures::All => &[],
+        PtpFeatures::Sfnc => &[&EMERGENT_ONLY, &LEGACY],
+        PtpFeatures::Legacy => &[&EMERGENT_ONLY, &SFNC],
+    };
+    dropped
+        .iter()
+        .flat_map(|names| names.iter())
+        .fold(XML.to_string(), |xml, name| without_node(&xml, name))
 }
 
 /// `xml` without the top-level node named `name` and the `<pFeature>` lines
@@ -238,15 +236,7 @@ mod tests {
                 "{name} still referenced"
             );
         }
-        for name in [
-            "PtpEnable",
-            "PtpStatus",
-            "PtpDataSetLatch",
-            "PtpOffsetFromMaster",
-            "PtpOffset",
-            "ActionDeviceKey",
-            "TriggerSource",
-        ] {
+        for name in SFNC.iter().chain(&["ActionDeviceKey", "TriggerSource"]) {
             assert!(map.info(name).is_ok(), "{name} missing");
         }
         assert_eq!(
